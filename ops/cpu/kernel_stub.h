@@ -1,0 +1,56 @@
+// Run-time choice among CPU kernels compiled once per instruction set.
+//
+// Each ops/cpu/<op>_kernel.cpp is compiled for DEFAULT, AVX2 and AVX512
+// (CMakeLists.txt, ACTOPS_CPU_CAPABILITIES) and registers its function in the
+// slot of its instruction set; a call picks the widest slot the CPU supports,
+// as ATen reports it (which honours ATEN_CPU_CAPABILITY=default|avx2|avx512,
+// so every path can be tested on one machine).
+#pragma once
+
+#include <c10/util/Exception.h>
+
+#include <utility>
+
+namespace actops::cpu {
+
+enum class Isa : int { Default = 0, Avx2 = 1, Avx512 = 2 };
+inline constexpr int kNumIsa = 3;
+
+// The instruction set ATen uses on this CPU, read once per process.
+Isa runtime_isa();
+const char* isa_name(Isa isa);
+
+// Which derivative of the activation a kernel computes: the value f(x), or
+// grad * f'(x), or grad * f''(x).
+enum class Order : int { Value = 0, First = 1, Second = 2 };
+
+template <typename Fn>
+struct KernelStub {
+  Fn table[kNumIsa];  // constant-initialized to null; filled at load time
+  const char* op;
+
+  Fn select() const {
+    for (int i = static_cast<int>(runtime_isa()); i >= 0; --i) {
+      if (table[i] != nullptr) {
+        return table[i];
+      }
+    }
+    TORCH_CHECK(false, op, ": no CPU kernel was compiled into libactops");
+  }
+
+  template <typename... Args>
+  void operator()(Args&&... args) const {
+    select()(std::forward<Args>(args)...);
+  }
+};
+
+}  // namespace actops::cpu
+
+#define ACTOPS_CONCAT_INNER(a, b) a##b
+#define ACTOPS_CONCAT(a, b) ACTOPS_CONCAT_INNER(a, b)
+
+// In a per-instruction-set kernel file: put `fn` in `stub`'s slot for the
+// instruction set this file is being compiled for (ACTOPS_ISA_INDEX).
+#define ACTOPS_REGISTER_CPU_KERNEL(stub, fn)                          \
+  static const bool ACTOPS_CONCAT(actops_registered_, __COUNTER__) = \
+      ((stub).table[ACTOPS_ISA_INDEX] = (fn), true)

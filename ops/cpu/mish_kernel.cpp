@@ -1,0 +1,18 @@
+// Compiled once per instruction set (see ops/cpu/kernel_stub.h).
+#include "ops/cpu/elementwise.h"
+#include "ops/cpu/kernels.h"
+#include "ops/math/mish.h"
+
+namespace actops::cpu {
+inline namespace CPU_CAPABILITY {
+namespace {
+
+void mish_kernel(at::TensorIteratorBase& iter, Order order) {
+  activation_kernel(iter, order, "actops.mish", math::Mish{});
+}
+
+ACTOPS_REGISTER_CPU_KERNEL(mish_stub, &mish_kernel);
+
+}  // namespace
+}  // namespace CPU_CAPABILITY
+}  // namespace actops::cpu

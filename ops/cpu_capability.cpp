@@ -1,0 +1,10 @@
+#include "actops/actops.h"
+#include "ops/cpu/kernel_stub.h"
+
+namespace actops {
+
+const char* cpu_capability() {
+  return cpu::isa_name(cpu::runtime_isa());
+}
+
+}  // namespace actops
