@@ -1,0 +1,43 @@
+# Set-up, demo and tests. `make demo` and `make test` each do all set-up on a
+# fresh machine (Debian packages, .venv/, torch, the package, the C++ build in
+# build/) and skip every step that is already done.
+
+PYTHON    ?= python3
+VENV      := .venv
+PY        := $(VENV)/bin/python
+DEBIAN    := libgtest-dev libfmt-dev libbenchmark-dev ninja-build ccache cmake g++
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all demo test test-cpp test-python build debian
+
+all: build
+
+demo: build
+	$(PY) -m actops.demo
+
+test: test-cpp test-python
+
+test-cpp: build
+	cd build && ctest --output-on-failure --no-tests=error
+
+test-python: build
+	$(PY) -m pytest tests/python -q -rs
+
+# Incremental: ninja rebuilds only what changed, then refreshes actops/lib.
+build: $(VENV)/.installed
+	cmake --build build
+
+debian:
+	@dpkg -s $(DEBIAN) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN); }
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.requirements: requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# The package, editable, linked to the CMake build in build/.
+$(VENV)/.installed: setup.py pyproject.toml $(VENV)/.requirements | debian
+	$(PY) -m pip install -q --no-build-isolation -e .
+	touch $@

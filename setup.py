@@ -1,0 +1,82 @@
+"""Builds the Python package around libactops.
+
+setup.py does not compile anything itself: it drives the CMake build in
+build/ (the same one C++ users and the GoogleTest suite use, so every source
+compiles once) and ships its libactops in the package as actops/lib/.
+The torch it builds against is the one already installed in the Python that
+runs pip, with or without build isolation.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+BUILD_DIR = ROOT / "build"
+LIBRARY = "actops.lib.libactops"
+
+
+def installing_python_env() -> dict[str, str]:
+    """The environment of the Python running pip, minus pip's build isolation."""
+    env = dict(os.environ)
+    for name in ("PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME"):
+        env.pop(name, None)
+    return env
+
+
+def torch_cmake_prefix() -> str:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.utils.cmake_prefix_path)"],
+        env=installing_python_env(), capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        sys.exit("actops: install torch first (for example `pip install torch==2.13.0`): "
+                 + probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "")
+    return probe.stdout.strip()
+
+
+class CMakeBuild(build_ext):
+    def get_ext_filename(self, fullname: str) -> str:
+        # A plain shared library, not a Python extension module: no ABI tag.
+        # setuptools asks both with the full dotted name and with its last part.
+        if fullname == LIBRARY:
+            return os.path.join("actops", "lib", "libactops.so")
+        if fullname == LIBRARY.rsplit(".", 1)[1]:
+            return "libactops.so"
+        return super().get_ext_filename(fullname)
+
+    def build_extension(self, ext: Extension) -> None:
+        target = Path(self.get_ext_fullpath(ext.name)).resolve()
+        configure = [
+            "cmake", "-S", str(ROOT), "-B", str(BUILD_DIR),
+            f"-DCMAKE_PREFIX_PATH={torch_cmake_prefix()}",
+            f"-DPython3_EXECUTABLE={sys.executable}",
+        ]
+        if not (BUILD_DIR / "CMakeCache.txt").exists() and shutil.which("ninja"):
+            configure += ["-G", "Ninja"]
+        if self.inplace or getattr(self, "editable_mode", False):
+            # Editable install: setuptools copies the library into the source
+            # tree, and later `cmake --build build` runs refresh that copy.
+            package_lib = ROOT / "actops" / "lib"
+            package_lib.mkdir(exist_ok=True)
+            configure.append(f"-DACTOPS_COPY_TO={package_lib}")
+        subprocess.run(configure, check=True)
+        subprocess.run(["cmake", "--build", str(BUILD_DIR), "--target", "actops"], check=True)
+        built = BUILD_DIR / "libactops.so"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if built.resolve() != target:
+            shutil.copyfile(built, target)
+
+
+setup(
+    ext_modules=[Extension(LIBRARY, sources=[])],
+    cmdclass={"build_ext": CMakeBuild},
+    # setuptools' own scratch space, kept apart from the CMake build.
+    options={"build": {"build_base": str(BUILD_DIR / "python")}},
+)

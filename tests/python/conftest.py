@@ -1,0 +1,33 @@
+"""Shared fixtures and references for the actops test suite."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import actops  # noqa: F401  (registers torch.ops.actops)
+
+FLOAT_DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
+
+# One unit in the last place at 1.0, per dtype: the tolerance unit below.
+ULP = {dtype: torch.finfo(dtype).eps for dtype in FLOAT_DTYPES}
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def assert_close_ulps(actual: torch.Tensor, expected64: torch.Tensor, ulps: float, atol: float = 0.0):
+    """|actual - expected| <= ulps * eps(dtype) * max(|expected|, tiny) + atol, elementwise."""
+    eps = torch.finfo(actual.dtype).eps
+    tiny = torch.finfo(actual.dtype).tiny
+    err = (actual.double() - expected64).abs()
+    bound = ulps * eps * expected64.abs().clamp_min(tiny) + atol
+    bad = ~(err <= bound)
+    assert not bad.any(), (
+        f"{int(bad.sum())} of {actual.numel()} values off by more than {ulps} ulp; "
+        f"worst at x index {int((err / bound).nan_to_num(float('inf')).argmax())}: "
+        f"got {actual.flatten()[(err / bound).argmax()].item()!r}, "
+        f"expected {expected64.flatten()[(err / bound).argmax()].item()!r}"
+    )
