@@ -1,9 +1,16 @@
-"""The actops ops as plain functions (``actops.mish`` and friends)."""
+"""The actops ops as plain functions (``actops.mish`` and friends).
+
+Each calls the registered op (``torch.ops.actops.*``); they are TorchScript-
+and ``torch.compile``-friendly."""
 
 from __future__ import annotations
 
+from typing import Union
+
 import torch
 from torch import Tensor
+
+__all__ = ["cpu_capability", "gelu", "mish", "swish", "trelu"]
 
 
 def mish(x: Tensor) -> Tensor:
@@ -21,6 +28,62 @@ def mish(x: Tensor) -> Tensor:
         A tensor like ``x`` (same shape, dtype and memory format).
     """
     return torch.ops.actops.mish(x)
+
+
+def swish(x: Tensor, beta: Union[float, Tensor] = 1.0) -> Tensor:
+    r"""Swish activation, element-wise: :math:`x \, \sigma(\beta x)`; ``beta=1`` is SiLU.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        beta: a number (fixed: no work is spent on a gradient for it), or a
+            tensor of ``x``'s dtype that broadcasts to ``x`` (learnable: one
+            value, or one per channel shaped e.g. ``(C, 1, 1)``); its gradient
+            is reduced to its shape.
+
+    ``swish(inf) = inf``, ``swish(-inf) = 0`` (for ``beta > 0``), full relative
+    accuracy in the negative tail.
+    """
+    if isinstance(beta, Tensor):
+        return torch.ops.actops.swish_learnable(x, beta)
+    return torch.ops.actops.swish(x, float(beta))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    r"""GELU activation, element-wise: :math:`x \, \Phi(x)`.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        approximate: ``"none"`` for the exact, erf-based form, or ``"tanh"`` for
+            :math:`0.5 x (1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`, the same
+            spelling as :func:`torch.nn.functional.gelu`.
+
+    The negative tail keeps its relative accuracy in both forms
+    (``gelu(-10) = -7.6e-23`` in float64, not 0).
+    """
+    return torch.ops.actops.gelu(x, approximate)
+
+
+def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0) -> Tensor:
+    r"""Thresholded ReLU with a leak: ``x`` where ``x > threshold``, ``alpha * x`` elsewhere.
+
+    ``alpha = 0`` is Keras' ThresholdedReLU; ``threshold = 0`` is ReLU
+    (``alpha = 0``) or LeakyReLU (``alpha > 0``). For ``threshold != 0`` and
+    ``alpha != 1`` the function jumps at ``threshold``, from
+    ``alpha * threshold`` to ``threshold``; its derivative there is taken from
+    the left (``alpha``), so finite differences across the jump (e.g. gradcheck)
+    need points away from it.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        threshold: the hyper-parameter :math:`\theta`.
+        alpha: a number (fixed: the backward keeps a 1-byte mask instead of
+            ``x``), or a tensor of ``x``'s dtype that broadcasts to ``x``
+            (learnable, like PReLU's weight; its gradient is ``x`` at or below
+            the threshold, reduced to its shape).
+    """
+    if isinstance(alpha, Tensor):
+        return torch.ops.actops.trelu_learnable(x, alpha, float(threshold))
+    return torch.ops.actops.trelu(x, float(threshold), float(alpha))
 
 
 def cpu_capability() -> str:

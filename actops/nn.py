@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import List
+
 import torch
 from torch import Tensor
 
-__all__ = ["Mish"]
+__all__ = ["GELU", "Mish", "Swish", "TReLU"]
+
+
+def _channel_view(parameter: Tensor, x: Tensor) -> Tensor:
+    """One value: a 0-d view (broadcasts to any x). Per channel: (C, 1, ..., 1)
+    over x's dim 1, as nn.PReLU does."""
+    if parameter.numel() == 1:
+        return parameter.reshape(())
+    shape: List[int] = [parameter.numel()] + [1] * (x.dim() - 2)
+    return parameter.view(shape)
+
+
+def _parameter(value: float, num_parameters: int) -> torch.nn.Parameter:
+    if num_parameters < 1:
+        raise ValueError(f"num_parameters must be at least 1, got {num_parameters}")
+    return torch.nn.Parameter(torch.full((num_parameters,), float(value)))
 
 
 class Mish(torch.nn.Module):
@@ -25,3 +42,106 @@ class Mish(torch.nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.ops.actops.mish(x)
+
+
+class Swish(torch.nn.Module):
+    r"""Applies Swish element-wise: :math:`x \, \sigma(\beta x)` (SiLU for ``beta=1``).
+
+    Args:
+        beta: the initial (or, with ``learnable=False``, fixed) value of :math:`\beta`.
+        learnable: make :math:`\beta` an ``nn.Parameter`` named ``beta``.
+        num_parameters: with ``learnable``, 1 (one shared :math:`\beta`) or the
+            number of channels (one :math:`\beta` per channel of dim 1, as
+            :class:`torch.nn.PReLU` does).
+
+    Example::
+
+        >>> m = actops.nn.Swish(learnable=True, num_parameters=16)
+        >>> y = m(torch.randn(8, 16, 32, 32))
+    """
+
+    __constants__ = ["learnable"]
+
+    def __init__(self, beta: float = 1.0, learnable: bool = False, num_parameters: int = 1) -> None:
+        super().__init__()
+        self.learnable = learnable
+        self.num_parameters = num_parameters
+        if learnable:
+            self.beta = _parameter(beta, num_parameters)
+        else:
+            if num_parameters != 1:
+                raise ValueError("actops.nn.Swish: num_parameters > 1 needs learnable=True")
+            self.beta = float(beta)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.learnable:
+            return torch.ops.actops.swish_learnable(x, _channel_view(self.beta, x))
+        return torch.ops.actops.swish(x, self.beta)
+
+    def extra_repr(self) -> str:
+        if self.learnable:
+            return f"learnable=True, num_parameters={self.num_parameters}"
+        return f"beta={self.beta}"
+
+
+class GELU(torch.nn.Module):
+    r"""Applies GELU element-wise: :math:`x \, \Phi(x)`, exact or tanh-approximated.
+
+    Args:
+        approximate: ``"none"`` (exact, erf-based) or ``"tanh"``, as :class:`torch.nn.GELU`.
+    """
+
+    __constants__ = ["approximate"]
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"actops.nn.GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.actops.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class TReLU(torch.nn.Module):
+    r"""Thresholded ReLU with a leak: ``x`` where ``x > threshold``, ``alpha * x`` elsewhere.
+
+    Args:
+        threshold: :math:`\theta`, a fixed hyper-parameter.
+        alpha: the initial (or, with ``learnable=False``, fixed) leak.
+        learnable: make ``alpha`` an ``nn.Parameter`` (like PReLU's weight).
+        num_parameters: with ``learnable``, 1 or one ``alpha`` per channel of dim 1.
+
+    With a fixed ``alpha`` a training step keeps a 1-byte mask per element,
+    not the input.
+    """
+
+    __constants__ = ["learnable"]
+
+    def __init__(
+        self, threshold: float = 1.0, alpha: float = 0.0, learnable: bool = False, num_parameters: int = 1
+    ) -> None:
+        super().__init__()
+        self.threshold = float(threshold)
+        self.learnable = learnable
+        self.num_parameters = num_parameters
+        if learnable:
+            self.alpha = _parameter(alpha, num_parameters)
+        else:
+            if num_parameters != 1:
+                raise ValueError("actops.nn.TReLU: num_parameters > 1 needs learnable=True")
+            self.alpha = float(alpha)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.learnable:
+            return torch.ops.actops.trelu_learnable(x, _channel_view(self.alpha, x), self.threshold)
+        return torch.ops.actops.trelu(x, self.threshold, self.alpha)
+
+    def extra_repr(self) -> str:
+        if self.learnable:
+            return f"threshold={self.threshold}, learnable=True, num_parameters={self.num_parameters}"
+        return f"threshold={self.threshold}, alpha={self.alpha}"
+

@@ -1,9 +1,10 @@
-// Autograd for an element-wise activation f, written once for every op that
-// has no parameters. `Ops` names the op and its three dispatcher entry points:
-//   Ops::name                       "actops.<op>"
-//   Ops::forward(x)                 f(x)
-//   Ops::backward(grad, x)          grad * f'(x)
-//   Ops::double_backward(grad, x)   grad * f''(x)
+// Autograd for an element-wise activation f with fixed scalar parameters
+// (Args: none for mish, double beta for swish, ...), written once. `Ops`
+// names the op and its three dispatcher entry points:
+//   Ops::name                             "actops.<op>"
+//   Ops::forward(x, args...)              f(x)
+//   Ops::backward(grad, x, args...)       grad * f'(x)
+//   Ops::double_backward(grad, x, args...) grad * f''(x)
 // The backward is an op with its own autograd, so double backward works; the
 // double-backward op differentiates once more in grad (it is linear in it)
 // and stops at x.
@@ -13,34 +14,69 @@
 #include <ATen/ops/mul.h>
 #include <torch/autograd.h>
 
+#include <string>
+#include <tuple>
+#include <utility>
+
 namespace actops::autograd {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-template <typename Ops>
-struct ActivationDoubleBackward : torch::autograd::Function<ActivationDoubleBackward<Ops>> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x) {
+// True when a call with these inputs must be recorded for backward.
+template <typename... Tensors>
+bool records_grad(const Tensors&... tensors) {
+  return at::GradMode::is_enabled() && (... || (tensors.defined() && tensors.requires_grad()));
+}
+
+// The non-tensor arguments of a Function, kept in its context.
+template <typename... Args>
+void save_args(AutogradContext* ctx, const Args&... args) {
+  int i = 0;
+  ((ctx->saved_data["arg" + std::to_string(i++)] = args), ...);
+}
+template <typename... Args, size_t... I>
+std::tuple<Args...> load_args_impl(AutogradContext* ctx, std::index_sequence<I...>) {
+  return std::tuple<Args...>{ctx->saved_data["arg" + std::to_string(I)].template to<Args>()...};
+}
+template <typename... Args>
+std::tuple<Args...> load_args(AutogradContext* ctx) {
+  return load_args_impl<Args...>(ctx, std::index_sequence_for<Args...>{});
+}
+
+// One gradient per tensor input, then an undefined one per non-tensor argument.
+inline variable_list with_arg_slots(variable_list grads, size_t n_args) {
+  grads.resize(grads.size() + n_args);
+  return grads;
+}
+
+template <typename Ops, typename... Args>
+struct ActivationDoubleBackward : torch::autograd::Function<ActivationDoubleBackward<Ops, Args...>> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x, Args... args) {
     ctx->save_for_backward({x});
+    save_args(ctx, args...);
     at::AutoDispatchBelowADInplaceOrView guard;
-    return Ops::double_backward(grad, x);
+    return Ops::double_backward(grad, x, args...);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     TORCH_CHECK(
-        !ctx->needs_input_grad(1), Ops::name,
-        ": derivatives of third order and higher are not implemented");
+        !ctx->needs_input_grad(1), Ops::name, ": derivatives of third order and higher are not implemented");
     const at::Tensor x = ctx->get_saved_variables()[0];
-    return {Ops::double_backward(grad_out[0], x), at::Tensor()};
+    const at::Tensor d_grad = std::apply(
+        [&](const Args&... args) { return Ops::double_backward(grad_out[0], x, args...); },
+        load_args<Args...>(ctx));
+    return with_arg_slots({d_grad, at::Tensor()}, sizeof...(Args));
   }
 };
 
-template <typename Ops>
-struct ActivationBackward : torch::autograd::Function<ActivationBackward<Ops>> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x) {
+template <typename Ops, typename... Args>
+struct ActivationBackward : torch::autograd::Function<ActivationBackward<Ops, Args...>> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x, Args... args) {
     ctx->save_for_backward({grad, x});
+    save_args(ctx, args...);
     at::AutoDispatchBelowADInplaceOrView guard;
-    return Ops::backward(grad, x);
+    return Ops::backward(grad, x, args...);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
@@ -48,78 +84,73 @@ struct ActivationBackward : torch::autograd::Function<ActivationBackward<Ops>> {
     const at::Tensor& grad = saved[0];
     const at::Tensor& x = saved[1];
     const at::Tensor& gg = grad_out[0];
+    const auto args = load_args<Args...>(ctx);
     at::Tensor d_grad, d_x;
     if (ctx->needs_input_grad(0)) {
-      d_grad = Ops::backward(gg, x);
+      d_grad = std::apply([&](const Args&... a) { return Ops::backward(gg, x, a...); }, args);
     }
     if (ctx->needs_input_grad(1)) {
-      d_x = Ops::double_backward(at::mul(gg, grad), x);
+      d_x = std::apply([&](const Args&... a) { return Ops::double_backward(at::mul(gg, grad), x, a...); }, args);
     }
-    return {d_grad, d_x};
+    return with_arg_slots({d_grad, d_x}, sizeof...(Args));
   }
 };
 
-template <typename Ops>
-struct ActivationFunction : torch::autograd::Function<ActivationFunction<Ops>> {
+template <typename Ops, typename... Args>
+struct ActivationFunction : torch::autograd::Function<ActivationFunction<Ops, Args...>> {
   // Saves its input only: f is cheap to recompute, so the backward needs
   // nothing else.
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, Args... args) {
     ctx->save_for_backward({x});
+    save_args(ctx, args...);
     at::AutoDispatchBelowADInplaceOrView guard;
-    return Ops::forward(x);
+    return Ops::forward(x, args...);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const at::Tensor x = ctx->get_saved_variables()[0];
-    return {Ops::backward(grad_out[0], x)};
+    const at::Tensor d_x = std::apply(
+        [&](const Args&... args) { return Ops::backward(grad_out[0], x, args...); }, load_args<Args...>(ctx));
+    return with_arg_slots({d_x}, sizeof...(Args));
   }
 };
 
-// True when a call with these inputs must be recorded for backward.
-inline bool records_grad(const at::Tensor& a) {
-  return at::GradMode::is_enabled() && a.requires_grad();
-}
-inline bool records_grad(const at::Tensor& a, const at::Tensor& b) {
-  return at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
-}
-
 // The Autograd-key kernels. Without grad to record they go straight to the
 // device kernel, skipping the cost of building a graph node.
-template <typename Ops>
-at::Tensor activation_autograd(const at::Tensor& x) {
+template <typename Ops, typename... Args>
+at::Tensor activation_autograd(const at::Tensor& x, Args... args) {
   if (!records_grad(x)) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    return Ops::forward(x);
+    return Ops::forward(x, args...);
   }
-  return ActivationFunction<Ops>::apply(x);
+  return ActivationFunction<Ops, Args...>::apply(x, args...);
 }
 
-template <typename Ops>
-at::Tensor activation_backward_autograd(const at::Tensor& grad, const at::Tensor& x) {
+template <typename Ops, typename... Args>
+at::Tensor activation_backward_autograd(const at::Tensor& grad, const at::Tensor& x, Args... args) {
   if (!records_grad(grad, x)) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    return Ops::backward(grad, x);
+    return Ops::backward(grad, x, args...);
   }
-  return ActivationBackward<Ops>::apply(grad, x);
+  return ActivationBackward<Ops, Args...>::apply(grad, x, args...);
 }
 
-template <typename Ops>
-at::Tensor activation_double_backward_autograd(const at::Tensor& grad, const at::Tensor& x) {
+template <typename Ops, typename... Args>
+at::Tensor activation_double_backward_autograd(const at::Tensor& grad, const at::Tensor& x, Args... args) {
   if (!records_grad(grad, x)) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    return Ops::double_backward(grad, x);
+    return Ops::double_backward(grad, x, args...);
   }
-  return ActivationDoubleBackward<Ops>::apply(grad, x);
+  return ActivationDoubleBackward<Ops, Args...>::apply(grad, x, args...);
 }
 
 }  // namespace actops::autograd
 
-// Registers the three Autograd kernels of an activation `op` whose Ops struct
-// is `ops` (see above).
-#define ACTOPS_REGISTER_ACTIVATION_AUTOGRAD(m, op, ops)                                   \
-  do {                                                                                    \
-    (m).impl(#op, &::actops::autograd::activation_autograd<ops>);                         \
-    (m).impl(#op "_backward", &::actops::autograd::activation_backward_autograd<ops>);    \
-    (m).impl(                                                                             \
-        #op "_double_backward", &::actops::autograd::activation_double_backward_autograd<ops>); \
+// Registers the three Autograd kernels of activation `op`, whose Ops struct
+// is `ops` and whose schema's scalar arguments have the C++ types `...`.
+#define ACTOPS_REGISTER_ACTIVATION_AUTOGRAD(m, op, ...)                                               \
+  do {                                                                                                \
+    (m).impl(#op, &::actops::autograd::activation_autograd<__VA_ARGS__>);                             \
+    (m).impl(#op "_backward", &::actops::autograd::activation_backward_autograd<__VA_ARGS__>);        \
+    (m).impl(#op "_double_backward", &::actops::autograd::activation_double_backward_autograd<__VA_ARGS__>); \
   } while (0)

@@ -1,70 +1,118 @@
 #include "ops/elementwise.h"
 
+#include <ATen/ExpandUtils.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/ops/empty_like.h>
 
 namespace actops {
 
+namespace {
+
+const char* dtype_name(at::ScalarType dtype) {
+  return c10::getDtypeNames(dtype).first.data();
+}
+
+at::Tensor like(const at::Tensor& x) {
+  return at::empty_like(x, at::MemoryFormat::Preserve);
+}
+
+}  // namespace
+
 void check_floating(const at::Tensor& t, const char* op, const char* arg) {
   TORCH_CHECK(t.defined(), op, ": ", arg, " is an undefined tensor");
   const auto dtype = t.scalar_type();
   TORCH_CHECK_TYPE(
-      dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16 ||
-          dtype == at::kHalf,
+      dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16 || dtype == at::kHalf,
       op, ": ", arg,
       " must be a floating-point tensor (float32, float64, bfloat16 or float16), got dtype ",
-      c10::getDtypeNames(dtype).first);
+      dtype_name(dtype));
 }
 
-void check_gradient(const at::Tensor& grad, const at::Tensor& x, const char* op) {
-  check_floating(x, op, "x");
-  check_floating(grad, op, "grad");
+void check_like(
+    const at::Tensor& other, const at::Tensor& x, const char* op, const char* arg, bool exact_shape) {
+  check_floating(other, op, arg);
   TORCH_CHECK_TYPE(
-      grad.scalar_type() == x.scalar_type(), op, ": grad has dtype ",
-      c10::getDtypeNames(grad.scalar_type()).first, " but x has dtype ",
-      c10::getDtypeNames(x.scalar_type()).first);
+      other.scalar_type() == x.scalar_type(), op, ": ", arg, " has dtype ", dtype_name(other.scalar_type()),
+      " but x has dtype ", dtype_name(x.scalar_type()));
   TORCH_CHECK(
-      grad.sym_sizes() == x.sym_sizes(), op, ": grad has shape ", grad.sym_sizes(),
-      " but x has shape ", x.sym_sizes());
-  TORCH_CHECK(
-      grad.device() == x.device(), op, ": grad is on ", grad.device(), " but x is on ",
-      x.device());
+      other.device() == x.device(), op, ": ", arg, " is on ", other.device(), " but x is on ", x.device());
+  if (exact_shape) {
+    TORCH_CHECK(
+        other.sym_sizes() == x.sym_sizes(), op, ": ", arg, " has shape ", other.sym_sizes(),
+        " but x has shape ", x.sym_sizes());
+  } else {
+    TORCH_CHECK(
+        at::is_expandable_to(other.sym_sizes(), x.sym_sizes()), op, ": ", arg, " of shape ",
+        other.sym_sizes(), " does not broadcast to x of shape ", x.sym_sizes());
+  }
 }
 
-at::Tensor activation_cpu(
-    const at::Tensor& x, const cpu::KernelStub<cpu::activation_fn>& stub, const char* op) {
+at::Tensor activation_cpu(const at::Tensor& x, const Stub& stub, const Params& params, const char* op) {
   check_floating(x, op, "x");
-  at::Tensor out = at::empty_like(x, at::MemoryFormat::Preserve);
+  at::Tensor out = like(x);
   auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
-  stub(iter, cpu::Order::Value);
-  return out;
-}
-
-at::Tensor activation_gradient_cpu(
-    const at::Tensor& grad,
-    const at::Tensor& x,
-    const cpu::KernelStub<cpu::activation_fn>& stub,
-    cpu::Order order,
-    const char* op) {
-  check_gradient(grad, x, op);
-  at::Tensor out = at::empty_like(x, at::MemoryFormat::Preserve);
-  auto iter = at::TensorIteratorConfig()
-                  .add_output(out)
-                  .add_const_input(grad)
-                  .add_const_input(x)
-                  .build();
-  stub(iter, order);
+  stub(iter, Pass::Value, params);
   return out;
 }
 
 at::Tensor activation_meta(const at::Tensor& x, const char* op) {
   check_floating(x, op, "x");
-  return at::empty_like(x, at::MemoryFormat::Preserve);
+  return like(x);
+}
+
+at::Tensor activation_gradient_cpu(
+    const at::Tensor& grad, const at::Tensor& x, const Stub& stub, Pass pass, const Params& params, const char* op) {
+  check_floating(x, op, "x");
+  check_like(grad, x, op, "grad", /*exact_shape=*/true);
+  at::Tensor out = like(x);
+  auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(grad).add_const_input(x).build();
+  stub(iter, pass, params);
+  return out;
 }
 
 at::Tensor activation_gradient_meta(const at::Tensor& grad, const at::Tensor& x, const char* op) {
-  check_gradient(grad, x, op);
-  return at::empty_like(x, at::MemoryFormat::Preserve);
+  check_floating(x, op, "x");
+  check_like(grad, x, op, "grad", /*exact_shape=*/true);
+  return like(x);
+}
+
+at::Tensor parametric_cpu(
+    const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params, const char* op) {
+  at::Tensor out = like(x);
+  auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).add_const_input(p).build();
+  stub(iter, Pass::Value, params);
+  return out;
+}
+
+at::Tensor parametric_meta(const at::Tensor& x, const at::Tensor& /*p*/, const char* /*op*/) {
+  return like(x);
+}
+
+std::vector<at::Tensor> parametric_gradients_cpu(
+    at::TensorList inputs, const at::Tensor& x, const at::Tensor& p, int n_outputs, const Stub& stub,
+    Pass pass, const Params& params) {
+  std::vector<at::Tensor> outputs;
+  at::TensorIteratorConfig config;
+  for (int k = 0; k < n_outputs; ++k) {
+    outputs.push_back(like(x));
+    config.add_output(outputs.back());
+  }
+  for (const auto& input : inputs) {
+    config.add_const_input(input);
+  }
+  auto iter = config.build();
+  stub(iter, pass, params);
+  outputs.back() = outputs.back().sum_to_size(p.sizes());
+  return outputs;
+}
+
+std::vector<at::Tensor> parametric_gradients_meta(const at::Tensor& x, const at::Tensor& p, int n_outputs) {
+  std::vector<at::Tensor> outputs;
+  for (int k = 0; k < n_outputs; ++k) {
+    outputs.push_back(like(x));
+  }
+  outputs.back() = outputs.back().sum_to_size_symint(p.sym_sizes());
+  return outputs;
 }
 
 }  // namespace actops

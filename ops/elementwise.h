@@ -1,35 +1,61 @@
 // Entry points shared by the element-wise activations: argument checks,
-// output allocation and the TensorIterator that feeds the CPU kernels, and
-// their Meta (shape-only) twins for fake tensors and torch.compile.
+// output allocation and the TensorIterators that feed the CPU kernels, and
+// their Meta (shape-only) twins for fake tensors and torch.compile. Outputs
+// keep x's layout (channels_last stays channels_last) in both, so fake and
+// real strides agree.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <tuple>
 
 #include "ops/cpu/kernels.h"
 
 namespace actops {
 
+// The typed dispatcher handle of "actops::<name>", for the C++ API.
+template <typename Signature>
+c10::TypedOperatorHandle<Signature> find_op(const char* name, const char* overload = "") {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload).typed<Signature>();
+}
+
 // Rejects undefined tensors and every dtype but float32/float64/bfloat16/
 // float16, naming the op, the argument and the dtype.
 void check_floating(const at::Tensor& t, const char* op, const char* arg);
 
-// A gradient must match its input: same dtype, same shape, same device.
-void check_gradient(const at::Tensor& grad, const at::Tensor& x, const char* op);
+// `other` must be usable element by element with x: same dtype and device,
+// and, when `exact_shape`, the same shape, else a shape that broadcasts to
+// x's without changing it (a learnable parameter: one value or per channel).
+void check_like(
+    const at::Tensor& other, const at::Tensor& x, const char* op, const char* arg, bool exact_shape);
 
-// f(x) with `stub`'s CPU kernel; the output keeps x's layout (channels_last
-// stays channels_last), so it matches activation_meta's strides.
-at::Tensor activation_cpu(
-    const at::Tensor& x, const cpu::KernelStub<cpu::activation_fn>& stub, const char* op);
+using cpu::Params;
+using cpu::Pass;
+using Stub = cpu::KernelStub<cpu::kernel_fn>;
 
-// grad * f'(x) (order First) or grad * f''(x) (order Second).
-at::Tensor activation_gradient_cpu(
-    const at::Tensor& grad,
-    const at::Tensor& x,
-    const cpu::KernelStub<cpu::activation_fn>& stub,
-    cpu::Order order,
-    const char* op);
-
+// f(x).
+at::Tensor activation_cpu(const at::Tensor& x, const Stub& stub, const Params& params, const char* op);
 at::Tensor activation_meta(const at::Tensor& x, const char* op);
+
+// grad * f'(x) (pass First) or grad * f''(x) (pass Second).
+at::Tensor activation_gradient_cpu(
+    const at::Tensor& grad, const at::Tensor& x, const Stub& stub, Pass pass, const Params& params, const char* op);
 at::Tensor activation_gradient_meta(const at::Tensor& grad, const at::Tensor& x, const char* op);
+
+// Ops with a tensor parameter p (swish's beta, trelu's alpha), broadcast to x.
+// f(x, p):
+at::Tensor parametric_cpu(
+    const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params, const char* op);
+at::Tensor parametric_meta(const at::Tensor& x, const at::Tensor& p, const char* op);
+
+// The iterator's inputs and outputs for a parametric backward pass:
+// `inputs` (each x-shaped or broadcast to x) in, `n_outputs` x-shaped outputs
+// out; the last output is the per-element parameter gradient, summed here to
+// p's shape.
+std::vector<at::Tensor> parametric_gradients_cpu(
+    at::TensorList inputs, const at::Tensor& x, const at::Tensor& p, int n_outputs, const Stub& stub,
+    Pass pass, const Params& params);
+std::vector<at::Tensor> parametric_gradients_meta(const at::Tensor& x, const at::Tensor& p, int n_outputs);
 
 }  // namespace actops

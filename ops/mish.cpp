@@ -1,7 +1,6 @@
 // mish: the C++ API (through the dispatcher) and the CPU and Meta kernels.
 // The math is in ops/math/mish.h, the CPU loops in ops/cpu/mish_kernel.cpp,
 // the autograd in autograd/mish.cpp.
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 
 #include "actops/actops.h"
@@ -16,13 +15,13 @@ constexpr const char* kMishBackward = "actops.mish_backward";
 constexpr const char* kMishDoubleBackward = "actops.mish_double_backward";
 
 at::Tensor mish_cpu(const at::Tensor& x) {
-  return activation_cpu(x, cpu::mish_stub, kMish);
+  return activation_cpu(x, cpu::mish_stub, {}, kMish);
 }
 at::Tensor mish_backward_cpu(const at::Tensor& grad, const at::Tensor& x) {
-  return activation_gradient_cpu(grad, x, cpu::mish_stub, cpu::Order::First, kMishBackward);
+  return activation_gradient_cpu(grad, x, cpu::mish_stub, Pass::First, {}, kMishBackward);
 }
 at::Tensor mish_double_backward_cpu(const at::Tensor& grad, const at::Tensor& x) {
-  return activation_gradient_cpu(grad, x, cpu::mish_stub, cpu::Order::Second, kMishDoubleBackward);
+  return activation_gradient_cpu(grad, x, cpu::mish_stub, Pass::Second, {}, kMishDoubleBackward);
 }
 
 at::Tensor mish_meta(const at::Tensor& x) {
@@ -38,23 +37,18 @@ at::Tensor mish_double_backward_meta(const at::Tensor& grad, const at::Tensor& x
 }  // namespace
 
 at::Tensor mish(const at::Tensor& x) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("actops::mish", "")
-                             .typed<at::Tensor(const at::Tensor&)>();
+  static const auto op = find_op<at::Tensor(const at::Tensor&)>("actops::mish");
   return op.call(x);
 }
 
 at::Tensor mish_backward(const at::Tensor& grad, const at::Tensor& x) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("actops::mish_backward", "")
-                             .typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
+  static const auto op = find_op<at::Tensor(const at::Tensor&, const at::Tensor&)>("actops::mish_backward");
   return op.call(grad, x);
 }
 
 at::Tensor mish_double_backward(const at::Tensor& grad, const at::Tensor& x) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("actops::mish_double_backward", "")
-                             .typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
+  static const auto op =
+      find_op<at::Tensor(const at::Tensor&, const at::Tensor&)>("actops::mish_double_backward");
   return op.call(grad, x);
 }
 

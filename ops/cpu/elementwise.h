@@ -6,9 +6,13 @@
 
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
+#include <ATen/OpMathType.h>
 #include <ATen/native/cpu/Loops.h>
 
-#include "ops/cpu/kernel_stub.h"
+#include <array>
+#include <tuple>
+
+#include "ops/cpu/kernels.h"
 #include "ops/math/common.h"
 
 namespace actops::cpu {
@@ -82,20 +86,84 @@ void map_gradient(at::TensorIteratorBase& iter, const char* op, const F& f) {
       });
 }
 
-// The kernel of an activation without parameters: `Op` (from ops/math/)
-// provides forward, derivative and second_derivative.
+// A multi-output element-wise loop: NOut outputs and NIn inputs of one dtype
+// (outputs first, as TensorIterator orders them). `f` maps a std::array of NIn
+// values to a std::array of NOut values and is generic over scalars and
+// Vectorized. Vectorized wherever, along the inner dimension, every output is
+// contiguous and every input contiguous or broadcast (a per-channel or single
+// parameter); otherwise the same formula runs on scalars.
+template <int NOut, int NIn, typename F>
+void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f) {
+  dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
+    using scalar_t = decltype(tag);
+    using opmath_t = at::opmath_type<scalar_t>;
+    using Vec = at::vec::Vectorized<scalar_t>;
+    constexpr int64_t kSize = sizeof(scalar_t);
+    iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+      bool vectorizable = true;
+      for (int k = 0; k < NOut + NIn; ++k) {
+        vectorizable &= strides[k] == kSize || (k >= NOut && strides[k] == 0);
+      }
+      int64_t i = 0;
+      if (vectorizable) {
+        for (; i + Vec::size() <= n; i += Vec::size()) {
+          std::array<Vec, NIn> in;
+          for (int k = 0; k < NIn; ++k) {
+            const char* ptr = data[NOut + k];
+            in[k] = strides[NOut + k] == 0 ? Vec(*reinterpret_cast<const scalar_t*>(ptr))
+                                           : Vec::loadu(ptr + i * kSize);
+          }
+          if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
+            using FVec = at::vec::Vectorized<float>;
+            std::array<FVec, NIn> lo, hi;
+            for (int k = 0; k < NIn; ++k) {
+              std::tie(lo[k], hi[k]) = at::vec::convert_to_float<scalar_t>(in[k]);
+            }
+            const std::array<FVec, NOut> out_lo = f(lo);
+            const std::array<FVec, NOut> out_hi = f(hi);
+            for (int k = 0; k < NOut; ++k) {
+              at::vec::convert_from_float<scalar_t>(out_lo[k], out_hi[k]).store(data[k] + i * kSize);
+            }
+          } else {
+            const std::array<Vec, NOut> out = f(in);
+            for (int k = 0; k < NOut; ++k) {
+              out[k].store(data[k] + i * kSize);
+            }
+          }
+        }
+      }
+      for (; i < n; ++i) {
+        std::array<opmath_t, NIn> in;
+        for (int k = 0; k < NIn; ++k) {
+          in[k] = static_cast<opmath_t>(
+              *reinterpret_cast<const scalar_t*>(data[NOut + k] + i * strides[NOut + k]));
+        }
+        const std::array<opmath_t, NOut> out = f(in);
+        for (int k = 0; k < NOut; ++k) {
+          *reinterpret_cast<scalar_t*>(data[k] + i * strides[k]) = static_cast<scalar_t>(out[k]);
+        }
+      }
+    });
+  });
+}
+
+// The kernel of an element-wise activation whose parameters are fixed
+// numbers: `Op` (from ops/math/) provides forward, derivative and
+// second_derivative.
 template <typename Op>
-void activation_kernel(at::TensorIteratorBase& iter, Order order, const char* name, const Op& op) {
-  switch (order) {
-    case Order::Value:
+void activation_kernel(at::TensorIteratorBase& iter, Pass pass, const char* name, const Op& op) {
+  switch (pass) {
+    case Pass::Value:
       map_value(iter, name, [op](auto x) { return op.forward(x); });
-      break;
-    case Order::First:
+      return;
+    case Pass::First:
       map_gradient(iter, name, [op](auto x) { return op.derivative(x); });
-      break;
-    case Order::Second:
+      return;
+    case Pass::Second:
       map_gradient(iter, name, [op](auto x) { return op.second_derivative(x); });
-      break;
+      return;
+    default:
+      TORCH_CHECK(false, name, ": unsupported kernel pass ", static_cast<int>(pass));
   }
 }
 

@@ -20,9 +20,7 @@ inline constexpr int kNumIsa = 3;
 Isa runtime_isa();
 const char* isa_name(Isa isa);
 
-// Which derivative of the activation a kernel computes: the value f(x), or
-// grad * f'(x), or grad * f''(x).
-enum class Order : int { Value = 0, First = 1, Second = 2 };
+
 
 template <typename Fn>
 struct KernelStub {

@@ -7,8 +7,8 @@ namespace actops::cpu {
 inline namespace CPU_CAPABILITY {
 namespace {
 
-void mish_kernel(at::TensorIteratorBase& iter, Order order) {
-  activation_kernel(iter, order, "actops.mish", math::Mish{});
+void mish_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& /*params*/) {
+  activation_kernel(iter, pass, "actops.mish", math::Mish{});
 }
 
 ACTOPS_REGISTER_CPU_KERNEL(mish_stub, &mish_kernel);

@@ -41,5 +41,15 @@ inline at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
   return x.exp();
 }
 
+template <typename S>
+inline at::vec::Vectorized<S> erfc(const at::vec::Vectorized<S>& x) {
+  return x.erfc();
+}
+
+template <typename S>
+inline at::vec::Vectorized<S> abs(const at::vec::Vectorized<S>& x) {
+  return x.abs();
+}
+
 }  // namespace ACTOPS_MATH_NS
 }  // namespace actops::math

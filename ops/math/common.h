@@ -54,10 +54,6 @@ template <typename T>
 C10_HOST_DEVICE inline T nan_max(T a, T b) {
   return (a != a || a > b) ? a : b;
 }
-template <typename T>
-C10_HOST_DEVICE inline T clamp(T x, T lo, T hi) {
-  return nan_min(nan_max(x, lo), hi);
-}
 
 C10_HOST_DEVICE inline float exp(float x) {
   return ::expf(x);
@@ -66,18 +62,82 @@ C10_HOST_DEVICE inline double exp(double x) {
   return ::exp(x);
 }
 
-// Largest finite value of T's scalar type (negated: lowest()).
-template <typename T>
-C10_HOST_DEVICE inline T lowest() {
-  return T(std::numeric_limits<scalar_of_t<T>>::lowest());
+C10_HOST_DEVICE inline float erfc(float x) {
+  return ::erfcf(x);
+}
+C10_HOST_DEVICE inline double erfc(double x) {
+  return ::erfc(x);
+}
+
+C10_HOST_DEVICE inline float abs(float x) {
+  return ::fabsf(x);
+}
+C10_HOST_DEVICE inline double abs(double x) {
+  return ::fabs(x);
 }
 
 }  // namespace ACTOPS_MATH_NS
 }  // namespace actops::math
 
-// In a per-instruction-set CPU kernel file, the Vectorized overloads must be
-// visible where each formula is defined (two-phase lookup), so they come in
-// with this header.
+// In a per-instruction-set CPU kernel file, the Vectorized overloads of the
+// primitives above must be visible wherever a formula using them is defined
+// (two-phase lookup: Vectorized's namespace is not searched for them), so
+// they come in here, before every composite helper and formula.
 #if defined(CPU_CAPABILITY)
 #include "ops/cpu/vec_math.h"
 #endif
+
+namespace actops::math {
+inline namespace ACTOPS_MATH_NS {
+
+template <typename T>
+C10_HOST_DEVICE inline T clamp(T x, T lo, T hi) {
+  return nan_min(nan_max(x, lo), hi);
+}
+
+// Largest finite value of T's scalar type (negated: lowest()).
+template <typename T>
+C10_HOST_DEVICE inline T lowest() {
+  return T(std::numeric_limits<scalar_of_t<T>>::lowest());
+}
+template <typename T>
+C10_HOST_DEVICE inline T highest() {
+  return T(std::numeric_limits<scalar_of_t<T>>::max());
+}
+
+// x clamped into the finite range: keeps infinities out of products whose
+// other factor underflows to 0 (inf * 0 = NaN); NaN passes through.
+template <typename T>
+C10_HOST_DEVICE inline T finite(T x) {
+  return clamp(x, lowest<T>(), highest<T>());
+}
+
+// x * s where s is a factor in [0, 1] that underflows to 0 in a tail: there
+// the limit is 0, also for infinite x (where x * 0 would be NaN).
+template <typename T>
+C10_HOST_DEVICE inline T times_vanishing(T x, T s) {
+  return where(s == c<T>(0), c<T>(0), x * s);
+}
+
+// The logistic sigmoid of z in the pieces the derivatives need, from one
+// exp(-|z|) that never overflows: s = sigma(z), k = s (1 - s) (even in z),
+// o = 1 - 2s. Each keeps full relative accuracy in both tails.
+template <typename T>
+struct SigmoidParts {
+  T s, k, o;
+};
+template <typename T>
+C10_HOST_DEVICE inline SigmoidParts<T> sigmoid_parts(T z) {
+  const T e = exp(c<T>(0) - abs(z));
+  const T r = c<T>(1) / (c<T>(1) + e);
+  const auto positive = z >= c<T>(0);
+  return {where(positive, r, e * r), e * r * r, where(positive, e - c<T>(1), c<T>(1) - e) * r};
+}
+template <typename T>
+C10_HOST_DEVICE inline T sigmoid(T z) {
+  const T e = exp(c<T>(0) - abs(z));
+  return where(z >= c<T>(0), c<T>(1), e) / (c<T>(1) + e);
+}
+
+}  // namespace ACTOPS_MATH_NS
+}  // namespace actops::math
