@@ -13,7 +13,7 @@ from actops._library import load_library as _load_library
 _load_library()
 
 from actops import nn  # noqa: E402
-from actops.functional import cpu_capability, gelu, mish, swish, trelu  # noqa: E402
+from actops.functional import cpu_capability, gelu, maxout, mish, swiglu, swish, trelu  # noqa: E402
 
-__all__ = ["cpu_capability", "gelu", "mish", "nn", "swish", "trelu"]
+__all__ = ["cpu_capability", "gelu", "maxout", "mish", "nn", "swiglu", "swish", "trelu"]
 __version__ = "0.1.0"

@@ -5,12 +5,12 @@ and ``torch.compile``-friendly."""
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
 
-__all__ = ["cpu_capability", "gelu", "mish", "swish", "trelu"]
+__all__ = ["cpu_capability", "gelu", "maxout", "mish", "swiglu", "swish", "trelu"]
 
 
 def mish(x: Tensor) -> Tensor:
@@ -84,6 +84,39 @@ def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0) 
     if isinstance(alpha, Tensor):
         return torch.ops.actops.trelu_learnable(x, alpha, float(threshold))
     return torch.ops.actops.trelu(x, float(threshold), float(alpha))
+
+
+def swiglu(gate: Tensor, up: Optional[Tensor] = None, dim: int = -1) -> Tensor:
+    r"""SwiGLU: :math:`\operatorname{swish}(\text{gate}) \cdot \text{up}`, with :math:`\operatorname{swish}(g) = g\,\sigma(g)`.
+
+    Two layouts:
+
+    - split, ``swiglu(gate, up)``: ``gate`` and ``up`` broadcast as
+      :func:`torch.mul` does; their gradients are reduced back to each shape.
+    - packed, ``swiglu(x, dim=-1)``: ``x`` holds ``[gate | up]`` halves along
+      ``dim`` (the layout of a fused gate-and-up projection; note that
+      :func:`torch.nn.functional.glu` gates with the second half instead); the
+      output has half of ``x``'s size there. The halves are read in place, and
+      an odd size is an error.
+
+    One pass over memory forward and one backward; only the inputs are saved.
+    """
+    if up is None:
+        return torch.ops.actops.swiglu_packed(gate, dim)
+    return torch.ops.actops.swiglu(gate, up)
+
+
+def maxout(x: Tensor, pieces: int, dim: int = 1) -> Tensor:
+    r"""Maxout: the size ``C * pieces`` of ``dim`` is split into ``C`` groups of
+    ``pieces`` consecutive elements, and each group gives its maximum.
+
+    Equals ``x.unflatten(dim, (C, pieces)).amax(dim + 1)``. The backward sends
+    each group's gradient to its first maximum (as :func:`torch.max` picks), so
+    ties neither lose nor double gradient. A training step keeps the index of
+    each maximum in the smallest integer dtype that holds ``pieces`` (uint8 up
+    to 256 pieces), not the input.
+    """
+    return torch.ops.actops.maxout(x, pieces, dim)
 
 
 def cpu_capability() -> str:

@@ -7,7 +7,7 @@ from typing import List
 import torch
 from torch import Tensor
 
-__all__ = ["GELU", "Mish", "Swish", "TReLU"]
+__all__ = ["GELU", "Maxout", "Mish", "SwiGLU", "Swish", "TReLU"]
 
 
 def _channel_view(parameter: Tensor, x: Tensor) -> Tensor:
@@ -145,3 +145,55 @@ class TReLU(torch.nn.Module):
             return f"threshold={self.threshold}, learnable=True, num_parameters={self.num_parameters}"
         return f"threshold={self.threshold}, alpha={self.alpha}"
 
+
+
+class SwiGLU(torch.nn.Module):
+    r"""A gated linear unit with a swish gate: :math:`\operatorname{swish}(xW + b) \odot (xV + c)`.
+
+    Computed as one fused projection to ``2 * out_features`` (``[gate | up]``,
+    gate first) followed by the packed ``actops.swiglu`` op, which reads the two
+    halves in place.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: learn the biases ``b`` and ``c``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.proj = torch.nn.Linear(in_features, 2 * out_features, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.actops.swiglu_packed(self.proj(x), -1)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.proj.bias is not None}"
+
+
+class Maxout(torch.nn.Module):
+    r"""A maxout layer: a Linear to ``out_features * pieces``, then the maximum
+    over each group of ``pieces`` consecutive values of the last dimension.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        pieces: the number of linear pieces whose maximum each output takes.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"actops.nn.Maxout: pieces must be at least 1, got {pieces}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.pieces = pieces
+        self.linear = torch.nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.actops.maxout(self.linear(x), self.pieces, -1)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, pieces={self.pieces}"

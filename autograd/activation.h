@@ -14,6 +14,7 @@
 #include <ATen/ops/mul.h>
 #include <torch/autograd.h>
 
+#include <functional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -43,6 +44,23 @@ template <typename... Args>
 std::tuple<Args...> load_args(AutogradContext* ctx) {
   return load_args_impl<Args...>(ctx, std::index_sequence_for<Args...>{});
 }
+
+// The last derivative actops writes by hand: `compute` runs below autograd,
+// and its outputs, where a gradient would be recorded, get a node that
+// refuses to differentiate once more, naming the op.
+struct LastDerivative : torch::autograd::Function<LastDerivative> {
+  static variable_list forward(
+      AutogradContext* ctx, at::TensorList /*inputs, for autograd*/, const char* op,
+      const std::function<variable_list()>& compute) {
+    ctx->saved_data["op"] = std::string(op);
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return compute();
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list /*grad_out*/) {
+    TORCH_CHECK(
+        false, ctx->saved_data["op"].toStringRef(), ": derivatives of third order and higher are not implemented");
+  }
+};
 
 // One gradient per tensor input, then an undefined one per non-tensor argument.
 inline variable_list with_arg_slots(variable_list grads, size_t n_args) {

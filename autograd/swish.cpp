@@ -27,19 +27,6 @@ at::Tensor or_zeros_like(const at::Tensor& t, const at::Tensor& like) {
   return t.defined() ? t : at::zeros_like(like);
 }
 
-struct SwishLearnableDoubleBackward : torch::autograd::Function<SwishLearnableDoubleBackward> {
-  static variable_list forward(
-      AutogradContext* /*ctx*/, const at::Tensor& gg_x, const at::Tensor& gg_beta, const at::Tensor& grad,
-      const at::Tensor& x, const at::Tensor& beta) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    auto [a, b, c] = actops::swish_learnable_double_backward(gg_x, gg_beta, grad, x, beta);
-    return {a, b, c};
-  }
-  static variable_list backward(AutogradContext* /*ctx*/, variable_list /*grad_out*/) {
-    TORCH_CHECK(false, kSwish, ": derivatives of third order and higher are not implemented");
-  }
-};
-
 struct SwishLearnableBackward : torch::autograd::Function<SwishLearnableBackward> {
   static variable_list forward(
       AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta) {
@@ -97,7 +84,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> swish_learnable_double_backward_a
     at::AutoDispatchBelowADInplaceOrView guard;
     return actops::swish_learnable_double_backward(gg_x, gg_beta, grad, x, beta);
   }
-  auto out = SwishLearnableDoubleBackward::apply(gg_x, gg_beta, grad, x, beta);
+  auto out = LastDerivative::apply(at::TensorList{gg_x, gg_beta, grad, x, beta}, kSwish, [&]() -> variable_list {
+    auto [a, b, c] = actops::swish_learnable_double_backward(gg_x, gg_beta, grad, x, beta);
+    return {a, b, c};
+  });
   return {out[0], out[1], out[2]};
 }
 

@@ -88,13 +88,13 @@ at::Tensor parametric_meta(const at::Tensor& x, const at::Tensor& /*p*/, const c
   return like(x);
 }
 
-std::vector<at::Tensor> parametric_gradients_cpu(
-    at::TensorList inputs, const at::Tensor& x, const at::Tensor& p, int n_outputs, const Stub& stub,
-    Pass pass, const Params& params) {
+std::vector<at::Tensor> gradients_cpu(
+    at::TensorList inputs, const at::Tensor& like_this, at::TensorList shapes_of, const Stub& stub, Pass pass,
+    const Params& params) {
   std::vector<at::Tensor> outputs;
   at::TensorIteratorConfig config;
-  for (int k = 0; k < n_outputs; ++k) {
-    outputs.push_back(like(x));
+  for (size_t k = 0; k < shapes_of.size(); ++k) {
+    outputs.push_back(like(like_this));
     config.add_output(outputs.back());
   }
   for (const auto& input : inputs) {
@@ -102,16 +102,17 @@ std::vector<at::Tensor> parametric_gradients_cpu(
   }
   auto iter = config.build();
   stub(iter, pass, params);
-  outputs.back() = outputs.back().sum_to_size(p.sizes());
+  for (size_t k = 0; k < shapes_of.size(); ++k) {
+    outputs[k] = outputs[k].sum_to_size_symint(shapes_of[k].sym_sizes());
+  }
   return outputs;
 }
 
-std::vector<at::Tensor> parametric_gradients_meta(const at::Tensor& x, const at::Tensor& p, int n_outputs) {
+std::vector<at::Tensor> gradients_meta(const at::Tensor& like_this, at::TensorList shapes_of) {
   std::vector<at::Tensor> outputs;
-  for (int k = 0; k < n_outputs; ++k) {
-    outputs.push_back(like(x));
+  for (const auto& target : shapes_of) {
+    outputs.push_back(like(like_this).sum_to_size_symint(target.sym_sizes()));
   }
-  outputs.back() = outputs.back().sum_to_size_symint(p.sym_sizes());
   return outputs;
 }
 

@@ -49,13 +49,17 @@ at::Tensor parametric_cpu(
     const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params, const char* op);
 at::Tensor parametric_meta(const at::Tensor& x, const at::Tensor& p, const char* op);
 
-// The iterator's inputs and outputs for a parametric backward pass:
-// `inputs` (each x-shaped or broadcast to x) in, `n_outputs` x-shaped outputs
-// out; the last output is the per-element parameter gradient, summed here to
-// p's shape.
-std::vector<at::Tensor> parametric_gradients_cpu(
-    at::TensorList inputs, const at::Tensor& x, const at::Tensor& p, int n_outputs, const Stub& stub,
-    Pass pass, const Params& params);
-std::vector<at::Tensor> parametric_gradients_meta(const at::Tensor& x, const at::Tensor& p, int n_outputs);
+// A backward pass with several gradients in one sweep: `inputs` (each of
+// `like`'s shape or broadcast to it) in, one `like`-shaped output per entry
+// of `shapes_of` out, each then summed to that tensor's shape (a no-op where
+// the shapes agree): how broadcast parameters get their gradients.
+std::vector<at::Tensor> gradients_cpu(
+    at::TensorList inputs, const at::Tensor& like, at::TensorList shapes_of, const Stub& stub, Pass pass,
+    const Params& params);
+std::vector<at::Tensor> gradients_meta(const at::Tensor& like, at::TensorList shapes_of);
+
+// swiglu's packed layout: the [gate | up] halves of x along dim, as views
+// (checks: floating x, dim in range, even size).
+std::tuple<at::Tensor, at::Tensor> swiglu_halves(const at::Tensor& x, int64_t dim, const char* op);
 
 }  // namespace actops

@@ -36,5 +36,18 @@ TORCH_LIBRARY(actops, m) {
       " -> (Tensor grad_x, Tensor grad_alpha)",
       tags);
 
+  m.def("swiglu(Tensor gate, Tensor up) -> Tensor", tags);
+  m.def("swiglu_backward(Tensor grad, Tensor gate, Tensor up) -> (Tensor grad_gate, Tensor grad_up)", tags);
+  m.def(
+      "swiglu_double_backward(Tensor gg_gate, Tensor gg_up, Tensor grad, Tensor gate, Tensor up)"
+      " -> (Tensor grad_grad, Tensor grad_gate, Tensor grad_up)",
+      tags);
+  m.def("swiglu_packed(Tensor x, int dim=-1) -> Tensor", tags);
+  m.def("swiglu_packed_backward(Tensor grad, Tensor x, int dim=-1) -> Tensor", tags);
+
+  m.def("maxout(Tensor x, int pieces, int dim=1) -> Tensor", tags);
+  m.def("maxout_with_indices(Tensor x, int pieces, int dim=1) -> (Tensor out, Tensor indices)", tags);
+  m.def("maxout_backward(Tensor grad, Tensor indices, int pieces, int dim=1) -> Tensor", tags);
+
   m.def("cpu_capability() -> str", [] { return std::string(actops::cpu_capability()); });
 }

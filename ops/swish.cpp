@@ -70,15 +70,15 @@ at::Tensor swish_learnable_cpu(const at::Tensor& x, const at::Tensor& beta) {
 }
 Pair swish_learnable_backward_cpu(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta) {
   check_learnable_gradient(grad, x, beta, kLearnableBackward);
-  auto out = parametric_gradients_cpu({grad, x, beta}, x, beta, 2, cpu::swish_learnable_stub, Pass::First, {});
+  auto out = gradients_cpu({grad, x, beta}, x, {x, beta}, cpu::swish_learnable_stub, Pass::First, {});
   return {out[0], out[1]};
 }
 Triple swish_learnable_double_backward_cpu(
     const at::Tensor& gg_x, const at::Tensor& gg_beta, const at::Tensor& grad, const at::Tensor& x,
     const at::Tensor& beta) {
   check_learnable_double_gradient(gg_x, gg_beta, grad, x, beta, kLearnableDoubleBackward);
-  auto out = parametric_gradients_cpu(
-      {gg_x, gg_beta, grad, x, beta}, x, beta, 3, cpu::swish_learnable_stub, Pass::Second, {});
+  auto out = gradients_cpu(
+      {gg_x, gg_beta, grad, x, beta}, x, {x, x, beta}, cpu::swish_learnable_stub, Pass::Second, {});
   return {out[0], out[1], out[2]};
 }
 
@@ -88,14 +88,14 @@ at::Tensor swish_learnable_meta(const at::Tensor& x, const at::Tensor& beta) {
 }
 Pair swish_learnable_backward_meta(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta) {
   check_learnable_gradient(grad, x, beta, kLearnableBackward);
-  auto out = parametric_gradients_meta(x, beta, 2);
+  auto out = gradients_meta(x, {x, beta});
   return {out[0], out[1]};
 }
 Triple swish_learnable_double_backward_meta(
     const at::Tensor& gg_x, const at::Tensor& gg_beta, const at::Tensor& grad, const at::Tensor& x,
     const at::Tensor& beta) {
   check_learnable_double_gradient(gg_x, gg_beta, grad, x, beta, kLearnableDoubleBackward);
-  auto out = parametric_gradients_meta(x, beta, 3);
+  auto out = gradients_meta(x, {x, x, beta});
   return {out[0], out[1], out[2]};
 }
 

@@ -96,8 +96,8 @@ Pair trelu_learnable_backward_cpu(
     const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double threshold) {
   check_learnable(x, alpha, kLearnableBackward);
   check_like(grad, x, kLearnableBackward, "grad", /*exact_shape=*/true);
-  auto out = parametric_gradients_cpu(
-      {grad, x, alpha}, x, alpha, 2, cpu::trelu_learnable_stub, Pass::First, trelu_params(threshold, 0.0));
+  auto out = gradients_cpu(
+      {grad, x, alpha}, x, {x, alpha}, cpu::trelu_learnable_stub, Pass::First, trelu_params(threshold, 0.0));
   return {out[0], out[1]};
 }
 at::Tensor trelu_learnable_meta(const at::Tensor& x, const at::Tensor& alpha, double /*threshold*/) {
@@ -108,7 +108,7 @@ Pair trelu_learnable_backward_meta(
     const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double /*threshold*/) {
   check_learnable(x, alpha, kLearnableBackward);
   check_like(grad, x, kLearnableBackward, "grad", /*exact_shape=*/true);
-  auto out = parametric_gradients_meta(x, alpha, 2);
+  auto out = gradients_meta(x, {x, alpha});
   return {out[0], out[1]};
 }
 

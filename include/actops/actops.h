@@ -61,6 +61,30 @@ ACTOPS_API at::Tensor trelu(const at::Tensor& x, const at::Tensor& alpha, double
 ACTOPS_API std::tuple<at::Tensor, at::Tensor> trelu_learnable_backward(
     const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double threshold = 1.0);
 
+// swiglu(gate, up) = swish(gate) * up, gate and up broadcast as torch.mul;
+// gradients are reduced back to each input's shape.
+ACTOPS_API at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
+ACTOPS_API std::tuple<at::Tensor, at::Tensor> swiglu_backward(
+    const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up);
+ACTOPS_API std::tuple<at::Tensor, at::Tensor, at::Tensor> swiglu_double_backward(
+    const at::Tensor& gg_gate, const at::Tensor& gg_up, const at::Tensor& grad, const at::Tensor& gate,
+    const at::Tensor& up);
+// Packed layout: x holds [gate | up] halves along dim (as a fused gate-and-up
+// projection writes them); the output has half its size there. The halves
+// are read in place.
+ACTOPS_API at::Tensor swiglu(const at::Tensor& x, int64_t dim);
+ACTOPS_API at::Tensor swiglu_packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim = -1);
+
+// maxout(x, pieces, dim): the size C*pieces of dim split into C groups of
+// `pieces` consecutive elements, each giving its maximum; equals
+// x.unflatten(dim, {C, pieces}).amax(dim + 1). The backward sends each group's
+// gradient to its first maximum.
+ACTOPS_API at::Tensor maxout(const at::Tensor& x, int64_t pieces, int64_t dim = 1);
+// The output and the index of each group's first maximum, in the smallest
+// integer dtype that holds pieces (uint8 up to 256 pieces).
+ACTOPS_API std::tuple<at::Tensor, at::Tensor> maxout_with_indices(const at::Tensor& x, int64_t pieces, int64_t dim = 1);
+ACTOPS_API at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim = 1);
+
 // The CPU instruction set the kernels run with on this machine
 // ("AVX512", "AVX2" or "DEFAULT").
 ACTOPS_API const char* cpu_capability();

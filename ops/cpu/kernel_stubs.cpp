@@ -10,5 +10,8 @@ KernelStub<kernel_fn> swish_stub{{}, "actops.swish"};
 KernelStub<kernel_fn> swish_learnable_stub{{}, "actops.swish"};
 KernelStub<kernel_fn> trelu_stub{{}, "actops.trelu"};
 KernelStub<kernel_fn> trelu_learnable_stub{{}, "actops.trelu"};
+KernelStub<kernel_fn> swiglu_stub{{}, "actops.swiglu"};
+KernelStub<maxout_forward_fn> maxout_forward_stub{{}, "actops.maxout"};
+KernelStub<maxout_backward_fn> maxout_backward_stub{{}, "actops.maxout"};
 
 }  // namespace actops::cpu

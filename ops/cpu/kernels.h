@@ -3,9 +3,12 @@
 
 #include "ops/cpu/kernel_stub.h"
 
+#include <cstdint>
+
 namespace at {
+class Tensor;
 struct TensorIteratorBase;
-}
+}  // namespace at
 
 namespace actops::cpu {
 
@@ -31,5 +34,19 @@ extern KernelStub<kernel_fn> swish_stub;
 extern KernelStub<kernel_fn> swish_learnable_stub;
 extern KernelStub<kernel_fn> trelu_stub;
 extern KernelStub<kernel_fn> trelu_learnable_stub;
+extern KernelStub<kernel_fn> swiglu_stub;
+
+// Maxout on contiguous tensors viewed as (outer, groups, pieces, inner):
+// each (outer, group, inner) takes the maximum over its `pieces` values.
+struct MaxoutShape {
+  int64_t outer, groups, pieces, inner;
+};
+// x -> (out, indices of the first maximum), out and indices (outer, groups, inner)
+using maxout_forward_fn = void (*)(const at::Tensor& x, at::Tensor& out, at::Tensor& indices, const MaxoutShape&);
+// (grad, indices) -> grad_x, each group's grad at its index and 0 elsewhere
+using maxout_backward_fn =
+    void (*)(const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x, const MaxoutShape&);
+extern KernelStub<maxout_forward_fn> maxout_forward_stub;
+extern KernelStub<maxout_backward_fn> maxout_backward_stub;
 
 }  // namespace actops::cpu

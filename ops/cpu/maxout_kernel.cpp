@@ -1,0 +1,134 @@
+// Compiled once per instruction set (see ops/cpu/kernel_stub.h); the plain
+// loops below are vectorized by the compiler for each set.
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+
+#include "ops/cpu/elementwise.h"
+#include "ops/cpu/kernels.h"
+
+namespace actops::cpu {
+inline namespace CPU_CAPABILITY {
+namespace {
+
+constexpr const char* kMaxout = "actops.maxout";
+
+template <typename F>
+void dispatch_index(at::ScalarType dtype, const F& f) {
+  switch (dtype) {
+    case at::kByte:
+      return f(uint8_t{});
+    case at::kShort:
+      return f(int16_t{});
+    case at::kInt:
+      return f(int32_t{});
+    case at::kLong:
+      return f(int64_t{});
+    default:
+      TORCH_CHECK(false, kMaxout, ": unsupported index dtype ", dtype);
+  }
+}
+
+// v replaces the running maximum b when larger, or when NaN (NaN wins, as in
+// torch.max); ties keep the first maximum.
+template <typename T>
+inline bool replaces(T v, T b) {
+  return !(b != b) && (v > b || v != v);
+}
+
+// Rows of (outer, group) pairs per parallel task: about 32K elements read.
+int64_t grain(const MaxoutShape& s) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.pieces * s.inner));
+}
+
+void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& indices, const MaxoutShape& s) {
+  dispatch_floating(x.scalar_type(), kMaxout, [&](auto tag) {
+    using scalar_t = decltype(tag);
+    using opmath_t = at::opmath_type<scalar_t>;
+    dispatch_index(indices.scalar_type(), [&](auto index_tag) {
+      using index_t = decltype(index_tag);
+      const scalar_t* src = x.const_data_ptr<scalar_t>();
+      scalar_t* dst = out.mutable_data_ptr<scalar_t>();
+      index_t* idx = indices.mutable_data_ptr<index_t>();
+      const int64_t k = s.pieces;
+      const int64_t inner = s.inner;
+      at::parallel_for(0, s.outer * s.groups, grain(s), [&](int64_t begin, int64_t end) {
+        if (inner == 1) {
+          // groups of k consecutive values
+          for (int64_t row = begin; row < end; ++row) {
+            const scalar_t* group = src + row * k;
+            opmath_t best = static_cast<opmath_t>(group[0]);
+            index_t arg = 0;
+            for (int64_t j = 1; j < k; ++j) {
+              const opmath_t v = static_cast<opmath_t>(group[j]);
+              if (replaces(v, best)) {
+                best = v;
+                arg = static_cast<index_t>(j);
+              }
+            }
+            dst[row] = static_cast<scalar_t>(best);
+            idx[row] = arg;
+          }
+          return;
+        }
+        // k slices of `inner` contiguous values: the inner loops vectorize
+        for (int64_t row = begin; row < end; ++row) {
+          const scalar_t* slices = src + row * k * inner;
+          scalar_t* best = dst + row * inner;
+          index_t* arg = idx + row * inner;
+          for (int64_t i = 0; i < inner; ++i) {
+            best[i] = slices[i];
+            arg[i] = 0;
+          }
+          for (int64_t j = 1; j < k; ++j) {
+            const scalar_t* slice = slices + j * inner;
+            for (int64_t i = 0; i < inner; ++i) {
+              const opmath_t v = static_cast<opmath_t>(slice[i]);
+              const opmath_t b = static_cast<opmath_t>(best[i]);
+              const bool take = replaces(v, b);
+              best[i] = take ? slice[i] : best[i];
+              arg[i] = take ? static_cast<index_t>(j) : arg[i];
+            }
+          }
+        }
+      });
+    });
+  });
+}
+
+void maxout_backward_kernel(
+    const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x, const MaxoutShape& s) {
+  dispatch_floating(grad.scalar_type(), kMaxout, [&](auto tag) {
+    using scalar_t = decltype(tag);
+    dispatch_index(indices.scalar_type(), [&](auto index_tag) {
+      using index_t = decltype(index_tag);
+      const scalar_t* g = grad.const_data_ptr<scalar_t>();
+      const index_t* idx = indices.const_data_ptr<index_t>();
+      scalar_t* dx = grad_x.mutable_data_ptr<scalar_t>();
+      const int64_t k = s.pieces;
+      const int64_t inner = s.inner;
+      const scalar_t zero(0);
+      // Every element of grad_x written once: the gradient at the group's
+      // index, 0 elsewhere (no separate zero-fill pass).
+      at::parallel_for(0, s.outer * s.groups, grain(s), [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+          for (int64_t j = 0; j < k; ++j) {
+            scalar_t* out = dx + (row * k + j) * inner;
+            const scalar_t* in = g + row * inner;
+            const index_t* arg = idx + row * inner;
+            for (int64_t i = 0; i < inner; ++i) {
+              out[i] = static_cast<int64_t>(arg[i]) == j ? in[i] : zero;
+            }
+          }
+        }
+      });
+    });
+  });
+}
+
+ACTOPS_REGISTER_CPU_KERNEL(maxout_forward_stub, &maxout_forward_kernel);
+ACTOPS_REGISTER_CPU_KERNEL(maxout_backward_stub, &maxout_backward_kernel);
+
+}  // namespace
+}  // namespace CPU_CAPABILITY
+}  // namespace actops::cpu

@@ -1,0 +1,149 @@
+// maxout: the C++ API and the CPU and Meta kernels. The forward keeps, per
+// group, the index of its first maximum in the smallest integer type that
+// holds `pieces` (uint8 up to 256), not the input. CPU loops:
+// ops/cpu/maxout_kernel.cpp; autograd: autograd/maxout.cpp.
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include "actops/actops.h"
+#include "ops/elementwise.h"
+
+namespace actops {
+
+at::ScalarType maxout_index_dtype(int64_t pieces) {
+  if (pieces <= 256) {
+    return at::kByte;
+  }
+  if (pieces <= 32768) {
+    return at::kShort;
+  }
+  if (pieces <= std::numeric_limits<int32_t>::max()) {
+    return at::kInt;
+  }
+  return at::kLong;
+}
+
+namespace {
+
+constexpr const char* kMaxout = "actops.maxout";
+constexpr const char* kWithIndices = "actops.maxout_with_indices";
+constexpr const char* kBackward = "actops.maxout_backward";
+
+using Pair = std::tuple<at::Tensor, at::Tensor>;
+
+int64_t checked_dim(int64_t dim, int64_t ndim, const char* op) {
+  TORCH_CHECK(ndim > 0, op, ": x must have at least one dimension");
+  TORCH_CHECK(dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for x with ", ndim, " dimensions");
+  return dim < 0 ? dim + ndim : dim;
+}
+
+// x's shape with dim divided by pieces: the output's (and the indices').
+c10::SymDimVector maxout_output_shape(const at::Tensor& x, int64_t pieces, int64_t dim, const char* op) {
+  check_floating(x, op, "x");
+  TORCH_CHECK(pieces >= 1, op, ": pieces must be at least 1, got ", pieces);
+  const int64_t d = checked_dim(dim, x.dim(), op);
+  const c10::SymInt size = x.sym_size(d);
+  TORCH_CHECK(
+      size % pieces == 0, op, ": pieces (", pieces, ") must divide the size of dim ", dim, " (", size, ")");
+  c10::SymDimVector shape(x.sym_sizes().begin(), x.sym_sizes().end());
+  shape[d] = size / pieces;
+  return shape;
+}
+
+cpu::MaxoutShape geometry(at::IntArrayRef out_sizes, int64_t pieces, int64_t dim) {
+  cpu::MaxoutShape s{1, out_sizes[dim], pieces, 1};
+  for (int64_t i = 0; i < dim; ++i) {
+    s.outer *= out_sizes[i];
+  }
+  for (size_t i = dim + 1; i < out_sizes.size(); ++i) {
+    s.inner *= out_sizes[i];
+  }
+  return s;
+}
+
+Pair maxout_with_indices_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  const auto shape = maxout_output_shape(x, pieces, dim, kWithIndices);
+  const auto sizes = c10::asIntArrayRefUnchecked(shape);
+  at::Tensor out = at::empty(sizes, x.options());
+  at::Tensor indices = at::empty(sizes, x.options().dtype(maxout_index_dtype(pieces)));
+  if (out.numel() > 0) {
+    const at::Tensor input = x.contiguous();
+    cpu::maxout_forward_stub(input, out, indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
+  }
+  return {out, indices};
+}
+Pair maxout_with_indices_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  const auto shape = maxout_output_shape(x, pieces, dim, kWithIndices);
+  return {
+      at::empty_symint(shape, x.options()),
+      at::empty_symint(shape, x.options().dtype(maxout_index_dtype(pieces)))};
+}
+
+at::Tensor maxout_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  maxout_output_shape(x, pieces, dim, kMaxout);
+  return std::get<0>(maxout_with_indices_cpu(x, pieces, dim));
+}
+at::Tensor maxout_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  return at::empty_symint(maxout_output_shape(x, pieces, dim, kMaxout), x.options());
+}
+
+// grad_x's shape: grad's with dim multiplied by pieces.
+c10::SymDimVector maxout_input_shape(
+    const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim, const char* op) {
+  check_floating(grad, op, "grad");
+  TORCH_CHECK(pieces >= 1, op, ": pieces must be at least 1, got ", pieces);
+  const int64_t d = checked_dim(dim, grad.dim(), op);
+  TORCH_CHECK_TYPE(
+      indices.scalar_type() == maxout_index_dtype(pieces), op, ": indices for ", pieces, " pieces must have dtype ",
+      c10::getDtypeNames(maxout_index_dtype(pieces)).first, ", got ", c10::getDtypeNames(indices.scalar_type()).first);
+  TORCH_CHECK(
+      indices.sym_sizes() == grad.sym_sizes(), op, ": indices have shape ", indices.sym_sizes(),
+      " but grad has shape ", grad.sym_sizes());
+  c10::SymDimVector shape(grad.sym_sizes().begin(), grad.sym_sizes().end());
+  shape[d] = shape[d] * pieces;
+  return shape;
+}
+
+at::Tensor maxout_backward_cpu(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+  const auto shape = maxout_input_shape(grad, indices, pieces, dim, kBackward);
+  at::Tensor grad_x = at::empty(c10::asIntArrayRefUnchecked(shape), grad.options());
+  if (grad_x.numel() > 0) {
+    const at::Tensor g = grad.contiguous();
+    const at::Tensor idx = indices.contiguous();
+    cpu::maxout_backward_stub(g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward)));
+  }
+  return grad_x;
+}
+at::Tensor maxout_backward_meta(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+  return at::empty_symint(maxout_input_shape(grad, indices, pieces, dim, kBackward), grad.options());
+}
+
+}  // namespace
+
+at::Tensor maxout(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  static const auto op = find_op<at::Tensor(const at::Tensor&, int64_t, int64_t)>("actops::maxout");
+  return op.call(x, pieces, dim);
+}
+Pair maxout_with_indices(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  static const auto op = find_op<Pair(const at::Tensor&, int64_t, int64_t)>("actops::maxout_with_indices");
+  return op.call(x, pieces, dim);
+}
+at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+  static const auto op =
+      find_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t)>("actops::maxout_backward");
+  return op.call(grad, indices, pieces, dim);
+}
+
+TORCH_LIBRARY_IMPL(actops, CPU, m) {
+  m.impl("maxout", &maxout_cpu);
+  m.impl("maxout_with_indices", &maxout_with_indices_cpu);
+  m.impl("maxout_backward", &maxout_backward_cpu);
+}
+
+TORCH_LIBRARY_IMPL(actops, Meta, m) {
+  m.impl("maxout", &maxout_meta);
+  m.impl("maxout_with_indices", &maxout_with_indices_meta);
+  m.impl("maxout_backward", &maxout_backward_meta);
+}
+
+}  // namespace actops
