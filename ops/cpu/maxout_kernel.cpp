@@ -4,6 +4,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 
+#include <algorithm>
+#include <type_traits>
+
 #include "ops/cpu/elementwise.h"
 #include "ops/cpu/kernels.h"
 
@@ -41,6 +44,40 @@ int64_t grain(const MaxoutShape& s) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.pieces * s.inner));
 }
 
+// Groups of k consecutive values (maxout over the innermost dim), rows
+// [begin, end): processed in blocks, one piece at a time across the block,
+// with branch-free selects, so the compiler vectorizes across groups (K > 0
+// makes the stride a constant for the common small piece counts).
+template <int K, typename scalar_t, typename index_t>
+void maxout_groups(
+    const scalar_t* src, scalar_t* dst, index_t* idx, int64_t begin, int64_t end, int64_t k_runtime) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t k = K > 0 ? K : k_runtime;
+  constexpr int64_t kBlock = 256;
+  opmath_t best[kBlock];
+  index_t arg[kBlock];
+  for (int64_t start = begin; start < end; start += kBlock) {
+    const int64_t n = std::min(kBlock, end - start);
+    const scalar_t* group = src + start * k;
+    for (int64_t g = 0; g < n; ++g) {
+      best[g] = static_cast<opmath_t>(group[g * k]);
+      arg[g] = 0;
+    }
+    for (int64_t j = 1; j < k; ++j) {
+      for (int64_t g = 0; g < n; ++g) {
+        const opmath_t v = static_cast<opmath_t>(group[g * k + j]);
+        const bool take = replaces(v, best[g]);
+        best[g] = take ? v : best[g];
+        arg[g] = take ? static_cast<index_t>(j) : arg[g];
+      }
+    }
+    for (int64_t g = 0; g < n; ++g) {
+      dst[start + g] = static_cast<scalar_t>(best[g]);
+      idx[start + g] = arg[g];
+    }
+  }
+}
+
 void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& indices, const MaxoutShape& s) {
   dispatch_floating(x.scalar_type(), kMaxout, [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -54,22 +91,21 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
       const int64_t inner = s.inner;
       at::parallel_for(0, s.outer * s.groups, grain(s), [&](int64_t begin, int64_t end) {
         if (inner == 1) {
-          // groups of k consecutive values
-          for (int64_t row = begin; row < end; ++row) {
-            const scalar_t* group = src + row * k;
-            opmath_t best = static_cast<opmath_t>(group[0]);
-            index_t arg = 0;
-            for (int64_t j = 1; j < k; ++j) {
-              const opmath_t v = static_cast<opmath_t>(group[j]);
-              if (replaces(v, best)) {
-                best = v;
-                arg = static_cast<index_t>(j);
-              }
+          if constexpr (std::is_same_v<index_t, uint8_t>) {
+            switch (k) {
+              case 2:
+                return maxout_groups<2>(src, dst, idx, begin, end, k);
+              case 3:
+                return maxout_groups<3>(src, dst, idx, begin, end, k);
+              case 4:
+                return maxout_groups<4>(src, dst, idx, begin, end, k);
+              case 8:
+                return maxout_groups<8>(src, dst, idx, begin, end, k);
+              default:
+                break;
             }
-            dst[row] = static_cast<scalar_t>(best);
-            idx[row] = arg;
           }
-          return;
+          return maxout_groups<0>(src, dst, idx, begin, end, k);
         }
         // k slices of `inner` contiguous values: the inner loops vectorize
         for (int64_t row = begin; row < end; ++row) {
