@@ -34,9 +34,11 @@ void dispatch_index(at::ScalarType dtype, const F& f) {
 
 // v replaces the running maximum b when larger, or when NaN (NaN wins, as in
 // torch.max); ties keep the first maximum.
+// (Bitwise, not short-circuit, operators: the compiler turns them into
+// vector compares and blends.)
 template <typename T>
 inline bool replaces(T v, T b) {
-  return !(b != b) && (v > b || v != v);
+  return (b == b) & ((v > b) | (v != v));
 }
 
 // Rows of (outer, group) pairs per parallel task: about 32K elements read.
@@ -55,7 +57,7 @@ void maxout_groups(
   const int64_t k = K > 0 ? K : k_runtime;
   constexpr int64_t kBlock = 256;
   opmath_t best[kBlock];
-  index_t arg[kBlock];
+  int32_t arg[kBlock];  // 32-bit lanes like the values', narrowed on store
   for (int64_t start = begin; start < end; start += kBlock) {
     const int64_t n = std::min(kBlock, end - start);
     const scalar_t* group = src + start * k;
@@ -68,12 +70,12 @@ void maxout_groups(
         const opmath_t v = static_cast<opmath_t>(group[g * k + j]);
         const bool take = replaces(v, best[g]);
         best[g] = take ? v : best[g];
-        arg[g] = take ? static_cast<index_t>(j) : arg[g];
+        arg[g] = take ? static_cast<int32_t>(j) : arg[g];
       }
     }
     for (int64_t g = 0; g < n; ++g) {
       dst[start + g] = static_cast<scalar_t>(best[g]);
-      idx[start + g] = arg[g];
+      idx[start + g] = static_cast<index_t>(arg[g]);
     }
   }
 }
@@ -144,9 +146,18 @@ void maxout_backward_kernel(
       const int64_t k = s.pieces;
       const int64_t inner = s.inner;
       const scalar_t zero(0);
-      // Every element of grad_x written once: the gradient at the group's
-      // index, 0 elsewhere (no separate zero-fill pass).
       at::parallel_for(0, s.outer * s.groups, grain(s), [&](int64_t begin, int64_t end) {
+        if (inner == 1) {
+          // Groups of k consecutive values: clear this task's slice of grad_x
+          // (a vectorized fill, still in cache), then one store per group.
+          std::fill(dx + begin * k, dx + end * k, zero);
+          for (int64_t row = begin; row < end; ++row) {
+            dx[row * k + static_cast<int64_t>(idx[row])] = g[row];
+          }
+          return;
+        }
+        // Every element written once: the gradient at the group's index, 0
+        // elsewhere; the inner loop vectorizes.
         for (int64_t row = begin; row < end; ++row) {
           for (int64_t j = 0; j < k; ++j) {
             scalar_t* out = dx + (row * k + j) * inner;
