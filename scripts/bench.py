@@ -1,0 +1,630 @@
+"""Benchmarks every actops op against PyTorch's own op (or the eager composite
+a user would write), the same under torch.compile, and a plain copy of the
+same bytes (the machine's bandwidth in that run).
+
+    python scripts/bench.py                      # every op, float32 and bfloat16, n = 2^12, 2^20, 2^24, 2^26
+    python scripts/bench.py --quick              # small sizes, short measurements, no torch.compile (CI)
+    python scripts/bench.py --ops mish swiglu --dtypes float32 --sizes 20 24 --json out/bench.json
+    python scripts/bench.py --device cuda        # where a GPU (and a CUDA build of torch and actops) is present
+
+For each op x dtype x size (n = number of OUTPUT elements) x pass (``fwd``:
+forward under no_grad; ``fwd+bwd``: forward, then ``torch.autograd.grad(out,
+inputs, grad_out)`` with a preallocated ``grad_out``) it reports:
+
+- the actops time (median of ``torch.utils.benchmark.Timer`` replicates) and its
+  effective bandwidth: the bytes an ideal fused kernel must move / time;
+- ``% copy``: that bandwidth as a fraction of ``dst.copy_(src)`` moving the same
+  number of bytes (read + write) in the same run;
+- ``vs eager`` / ``vs compiled``: peer time / actops time (> 1: actops is faster),
+  the peer being PyTorch's op or eager composite, and the same function under
+  ``torch.compile(fullgraph=True, dynamic=False)`` (compiled afresh for every
+  row; the first call, i.e. compile time, is excluded and reported apart);
+- the activation memory a training step keeps: bytes of the distinct storages
+  autograd saves for backward (``saved_tensors_hooks``), actops and eager peer.
+
+The markdown goes to stdout, progress to stderr, everything to ``--json``.
+Timings are only as good as the machine is quiet: the header gives the load
+average at the start and flags a busy machine. ``--quick`` (every op) takes
+well under a minute; a full run of every op takes minutes (each torch.compile
+row compiles for 1-3 s while Inductor's on-disk cache is cold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch.utils import benchmark
+
+import actops
+
+Tensor = torch.Tensor
+PASSES = ("fwd", "fwd+bwd")
+DTYPES = {
+    "float32": torch.float32, "fp32": torch.float32,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+    "float16": torch.float16, "fp16": torch.float16,
+    "float64": torch.float64, "fp64": torch.float64,
+}
+DEFAULT_DTYPES = ("float32", "bfloat16")
+DEFAULT_SIZES = (12, 20, 24, 26)
+QUICK_SIZES = (12, 16)
+ROW = 1024  # the last-dim width H of the packed-SwiGLU and Maxout inputs (smaller when n is)
+
+
+# ---- the ops ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    """One benchmarked op: a row group of the table.
+
+    make_inputs(n, dtype, device) -> the differentiable inputs (leaves requiring
+    grad) for n OUTPUT elements; actops_fn(*inputs) and peer_fn(*inputs) compute
+    the same output; ideal_bytes(n, dtype) -> (forward, backward) bytes an ideal
+    fused kernel must move. requires: the ``actops.*`` function and the
+    ``torch.ops.actops.*`` ops that actops_fn calls."""
+
+    name: str
+    make_inputs: Callable[[int, torch.dtype, torch.device], Tuple[Tensor, ...]]
+    actops_fn: Callable[..., Tensor]
+    peer_fn: Callable[..., Tensor]
+    peer_name: str
+    actops_name: str
+    ideal_bytes: Callable[[int, torch.dtype], Tuple[int, int]]
+    requires: Tuple[str, ...]  # (python function, registered op, ...)
+
+
+def _esize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def _leaf(shape, dtype, device) -> Tensor:
+    return torch.randn(shape, dtype=dtype, device=device).requires_grad_(True)
+
+
+def _width(n: int) -> int:
+    return min(ROW, n)
+
+
+def _x(n, dtype, device):
+    return (_leaf((n,), dtype, device),)
+
+
+def _x_beta(n, dtype, device):
+    return _leaf((n,), dtype, device), torch.full((1,), 1.25, dtype=dtype, device=device, requires_grad=True)
+
+
+def _gate_up(n, dtype, device):
+    return _leaf((n,), dtype, device), _leaf((n,), dtype, device)
+
+
+def _packed(n, dtype, device):
+    h = _width(n)
+    return (_leaf((n // h, 2 * h), dtype, device),)
+
+
+def _maxout_input(n, dtype, device):
+    h = _width(n)
+    return (_leaf((n // h, 4 * h), dtype, device),)
+
+
+def _elementwise_bytes(n, dtype):
+    e = _esize(dtype)
+    return 2 * n * e, 3 * n * e  # read x, write y | read grad, read x, write dx
+
+
+def _learnable_bytes(n, dtype):
+    e = _esize(dtype)
+    return 2 * n * e + e, 3 * n * e + 2 * e  # plus reading beta (and writing d beta)
+
+
+def _swiglu_bytes(n, dtype):
+    e = _esize(dtype)
+    return 3 * n * e, 5 * n * e  # read g, u, write out | read grad, g, u, write dg, du
+
+
+def _maxout_bytes(n, dtype):
+    e = _esize(dtype)
+    return 5 * n * e, n * e + n + 4 * n * e  # read 4n, write n | read grad, argmax (uint8), write 4n
+
+
+def _packed_composite(x):
+    g, u = x.chunk(2, -1)
+    return F.silu(g) * u
+
+
+OPS: Dict[str, Op] = {
+    op.name: op
+    for op in [
+        Op("mish", _x, lambda x: actops.mish(x), lambda x: F.mish(x), "F.mish(x)", "actops.mish(x)",
+           _elementwise_bytes, ("mish", "mish")),
+        Op("swish", _x, lambda x: actops.swish(x, beta=1.0), lambda x: F.silu(x), "F.silu(x)",
+           "actops.swish(x, beta=1.0)", _elementwise_bytes, ("swish", "swish")),
+        Op("swish_learnable", _x_beta, lambda x, t: actops.swish(x, beta=t), lambda x, t: x * torch.sigmoid(t * x),
+           "x * torch.sigmoid(t * x)", "actops.swish(x, beta=t)", _learnable_bytes, ("swish", "swish_learnable")),
+        Op("gelu", _x, lambda x: actops.gelu(x, approximate="none"), lambda x: F.gelu(x, approximate="none"),
+           "F.gelu(x)", 'actops.gelu(x, approximate="none")', _elementwise_bytes, ("gelu", "gelu")),
+        Op("gelu_tanh", _x, lambda x: actops.gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"),
+           'F.gelu(x, approximate="tanh")', 'actops.gelu(x, approximate="tanh")', _elementwise_bytes,
+           ("gelu", "gelu")),
+        Op("trelu", _x, lambda x: actops.trelu(x, threshold=1.0, alpha=0.01),
+           lambda x: torch.where(x > 1.0, x, 0.01 * x), "torch.where(x > 1.0, x, 0.01 * x)",
+           "actops.trelu(x, threshold=1.0, alpha=0.01)", _elementwise_bytes, ("trelu", "trelu")),
+        Op("swiglu", _gate_up, lambda g, u: actops.swiglu(g, u), lambda g, u: F.silu(g) * u, "F.silu(g) * u",
+           "actops.swiglu(g, u)", _swiglu_bytes, ("swiglu", "swiglu")),
+        Op("swiglu_packed", _packed, lambda x: actops.swiglu(x, dim=-1), _packed_composite,
+           "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes,
+           ("swiglu", "swiglu_packed")),
+        Op("maxout", _maxout_input, lambda x: actops.maxout(x, pieces=4, dim=-1),
+           lambda x: x.unflatten(-1, (-1, 4)).amax(-1), "x.unflatten(-1, (-1, 4)).amax(-1)",
+           "actops.maxout(x, pieces=4, dim=-1)", _maxout_bytes, ("maxout", "maxout")),
+    ]
+}
+
+
+def missing(op: Op) -> List[str]:
+    """The names op needs that this actops build lacks, e.g. ['actops.maxout', 'torch.ops.actops.maxout']."""
+    python_fn, *registered = op.requires
+    gone = [] if callable(getattr(actops, python_fn, None)) else [f"actops.{python_fn}"]
+    return gone + [f"torch.ops.actops.{name}" for name in registered if not hasattr(torch.ops.actops, name)]
+
+
+# ---- measurement -------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    threads: int
+    device: torch.device
+    quick: bool
+    min_run_time: float
+    max_run_time: float
+
+    def describe(self) -> str:
+        return (f"Timer.adaptive_autorange(threshold=0.1, min_run_time={self.min_run_time:g} s, "
+                f"max_run_time={self.max_run_time:g} s, or 2.5 calls if longer), median of the replicates")
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(fn: Callable[[], object], grad: bool, cfg: Settings, warmup: int) -> dict:
+    """Median seconds per call of fn() (torch.utils.benchmark; its timer
+    synchronizes an accelerator), with grad mode set as given: warm-up calls,
+    then replicates until their spread is within 10% of the median, or until
+    max_run_time, which is stretched so that slow calls still get at least
+    three replicates."""
+    with torch.set_grad_enabled(grad):
+        call_s = 0.0
+        for _ in range(max(1, warmup)):
+            sync(cfg.device)
+            start = time.perf_counter()
+            fn()
+            sync(cfg.device)
+            call_s = time.perf_counter() - start
+        timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=cfg.threads)
+        m = timer.adaptive_autorange(threshold=0.1, min_run_time=cfg.min_run_time,
+                                     max_run_time=max(cfg.max_run_time, 2.5 * call_s))
+    return {"median_s": m.median, "iqr_s": m.iqr, "replicates": len(m.times), "number_per_run": m.number_per_run}
+
+
+def saved_bytes(fn: Callable[..., Tensor], inputs: Sequence[Tensor]) -> int:
+    """Bytes of the distinct storages autograd keeps for the backward of fn(*inputs)."""
+    storages: Dict[Tuple[str, int], int] = {}
+
+    def pack(t: Tensor) -> Tensor:
+        s = t.untyped_storage()
+        storages[(str(s.device), s.data_ptr())] = s.nbytes()
+        return t
+
+    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn(*inputs)
+    del out
+    return sum(storages.values())
+
+
+class CopyBandwidth:
+    """dst.copy_(src) moving a given number of bytes (half read, half written),
+    measured once per byte count in a run."""
+
+    def __init__(self, cfg: Settings) -> None:
+        self.cfg = cfg
+        self.cache: Dict[int, dict] = {}
+
+    def __call__(self, nbytes: int, warmup: int) -> dict:
+        if nbytes not in self.cache:
+            half = max(1, nbytes // 2)
+            src = torch.randint(0, 256, (half,), dtype=torch.uint8, device=self.cfg.device)
+            dst = torch.empty_like(src)
+            result = measure(lambda: dst.copy_(src), False, self.cfg, warmup)
+            result["bytes"] = 2 * half
+            result["gbps"] = 2 * half / result["median_s"] / 1e9
+            self.cache[nbytes] = result
+            del src, dst
+        return self.cache[nbytes]
+
+
+def _forward(fn, inputs):
+    return lambda: fn(*inputs)
+
+
+def _forward_backward(fn, inputs, grad_out):
+    def step():
+        out = fn(*inputs)
+        torch.autograd.grad(out, inputs, grad_out)
+
+    return step
+
+
+def _error(exc: BaseException) -> dict:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return {"error": text.splitlines()[0][:500] if text else type(exc).__name__}
+
+
+def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth, compile_peer: bool) -> List[dict]:
+    """The two rows (fwd, fwd+bwd) of op at dtype and n = 2^k."""
+    dtype, n, device = DTYPES[dtype_name], 1 << k, cfg.device
+    warmup = 1 if (cfg.quick or n >= 1 << 22) else 3
+    inputs = op.make_inputs(n, dtype, device)
+    with torch.no_grad():
+        reference = op.peer_fn(*inputs)
+    grad_out = torch.randn_like(reference)
+
+    common: dict = {"op": op.name, "dtype": dtype_name, "n": n, "log2_n": k,
+                    "input_shapes": [list(t.shape) for t in inputs], "output_shape": list(reference.shape)}
+    try:
+        with torch.no_grad():
+            got = op.actops_fn(*inputs)
+        common["max_abs_diff_vs_eager"] = float((got.double() - reference.double()).abs().max())
+        del got
+    except Exception:  # the actops rows below report it
+        common["max_abs_diff_vs_eager"] = None
+    del reference
+    saved = {}
+    for who, fn in (("actops", op.actops_fn), ("eager", op.peer_fn)):
+        try:
+            saved[who] = saved_bytes(fn, inputs)
+        except Exception:
+            saved[who] = None
+    common["saved_bytes"] = saved
+
+    fwd_bytes, bwd_bytes = op.ideal_bytes(n, dtype)
+    rows = []
+    for pass_ in PASSES:
+        grad = pass_ == "fwd+bwd"
+        ideal = fwd_bytes + (bwd_bytes if grad else 0)
+        make = (lambda f: _forward_backward(f, inputs, grad_out)) if grad else (lambda f: _forward(f, inputs))
+        row = dict(common, **{"pass": pass_, "ideal_bytes": ideal})
+        for who, fn in (("actops", op.actops_fn), ("eager", op.peer_fn)):
+            try:
+                row[who] = measure(make(fn), grad, cfg, warmup)
+            except Exception as exc:
+                row[who] = _error(exc)
+        row["eager"]["name"] = op.peer_name
+        if compile_peer:
+            row["compiled"] = bench_compiled(op, make, grad, cfg, warmup)
+        else:
+            row["compiled"] = None
+        row["copy"] = copy(ideal, warmup)
+        for who in ("actops", "eager", "compiled"):
+            if row[who] and "median_s" in row[who]:
+                row[who]["gbps"] = ideal / row[who]["median_s"] / 1e9
+        finish_row(row)
+        rows.append(row)
+        gc.collect()
+    del inputs, grad_out
+    return rows
+
+
+def bench_compiled(op: Op, make, grad: bool, cfg: Settings, warmup: int) -> dict:
+    """op.peer_fn under torch.compile(fullgraph=True, dynamic=False), compiled
+    afresh; the first call (compile, plus one run) is timed apart."""
+    torch._dynamo.reset()
+    try:
+        compiled = torch.compile(op.peer_fn, fullgraph=True, dynamic=False)
+        fn = make(compiled)
+        with torch.set_grad_enabled(grad):
+            sync(cfg.device)
+            start = time.perf_counter()
+            fn()
+            sync(cfg.device)
+            first = time.perf_counter() - start
+        result = measure(fn, grad, cfg, warmup)
+        result["first_call_s"] = first
+        result["compile_s"] = max(0.0, first - result["median_s"])
+    except Exception as exc:
+        result = _error(exc)
+    result["name"] = f"torch.compile({op.peer_name})"
+    torch._dynamo.reset()
+    return result
+
+
+def warm_up_compiler(device: torch.device) -> Optional[float]:
+    """Seconds of a throwaway torch.compile, so that the one-time start-up of
+    Dynamo and Inductor is not charged to the first row's compile time."""
+    torch._dynamo.reset()
+    try:
+        start = time.perf_counter()
+        torch.compile(lambda t: t * 2 + 1, fullgraph=True, dynamic=False)(torch.ones(8, device=device))
+        sync(device)
+        return time.perf_counter() - start
+    except Exception as exc:
+        print(f"bench.py: torch.compile warm-up failed ({_error(exc)['error']})", file=sys.stderr)
+        return None
+    finally:
+        torch._dynamo.reset()
+
+
+def finish_row(row: dict) -> None:
+    t = row["actops"].get("median_s")
+    row["pct_copy"] = 100 * row["copy"]["median_s"] / t if t else None
+    for who in ("eager", "compiled"):
+        peer = (row[who] or {}).get("median_s")
+        row[f"speedup_vs_{who}"] = peer / t if (t and peer) else None
+
+
+# ---- report ---------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def environment(cfg: Settings, compile_peer: bool) -> dict:
+    env = {
+        "torch": torch.__version__,
+        "actops": getattr(actops, "__version__", "?"),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cpu_capability": actops.cpu_capability(),
+        "threads": cfg.threads,
+        "device": str(cfg.device),
+        "gpu": torch.cuda.get_device_name(cfg.device) if cfg.device.type == "cuda" else None,
+        "measurement": cfg.describe(),
+        "torch_compile": "torch.compile(fullgraph=True, dynamic=False), compiled per row" if compile_peer else None,
+        "quick": cfg.quick,
+        "load_average_at_start": _load_average(),
+        "cpu_count": os.cpu_count(),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "argv": sys.argv[1:],
+    }
+    return env
+
+
+def _load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def busy(env: dict) -> bool:
+    load, cpus = env.get("load_average_at_start"), env.get("cpu_count")
+    return load is not None and cpus is not None and load > 0.5 * cpus
+
+
+def _seconds(x: Optional[float]) -> str:
+    return "–" if x is None else f"{x:.2f} s"
+
+
+def _ms(x: Optional[float]) -> str:
+    return "–" if x is None else f"{x * 1e3:.4g}"
+
+
+def _ratio(x: Optional[float]) -> str:
+    return "–" if x is None else f"{x:.2f}×"
+
+
+def _mb(x: Optional[int]) -> str:
+    return "–" if x is None else f"{x / 2**20:.3g}"
+
+
+def _cell(entry: Optional[dict], key: str, fmt) -> str:
+    if entry is None:
+        return "–"
+    if "error" in entry:
+        return "error"
+    return fmt(entry.get(key))
+
+
+def _versus(row: dict, peer: str) -> str:
+    """peer's time / actops' time, 'error' where the peer failed, '–' where not measured."""
+    entry = row[peer]
+    return "error" if entry is not None and "error" in entry else _ratio(row[f"speedup_vs_{peer}"])
+
+
+TABLE_HEADER = ("| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
+                "| saved MB actops / eager |")
+
+
+def markdown(env: dict, rows: List[dict], ops: List[Op], skipped: Dict[str, List[str]]) -> str:
+    out = [
+        f"actops {env['actops']} on torch {env['torch']} · CPU: {env['cpu']} · actops.cpu_capability(): "
+        f"{env['cpu_capability']} · threads: {env['threads']} · device: {env['device']}"
+        + (f" ({env['gpu']})" if env["gpu"] else "")
+        + f" · load average at start: {env['load_average_at_start']}",
+        "",
+        *([f"**Busy machine**: 1-minute load average {env['load_average_at_start']} on {env['cpu_count']} CPUs "
+           "when the run started; times (above all multi-threaded ones) may be inflated.", ""] if busy(env) else []),
+        f"Measured with torch.utils.benchmark {env['measurement']}. GB/s = bytes an ideal fused kernel moves / "
+        "time; % copy = that bandwidth over `dst.copy_(src)` of the same bytes; vs X = X's time / actops' time "
+        "(> 1: actops faster); saved = bytes autograd keeps for backward.",
+        "",
+        TABLE_HEADER,
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        saved = r["saved_bytes"]
+        cells = [
+            r["op"], r["dtype"], f"2^{r['log2_n']}", r["pass"],
+            _cell(r["actops"], "median_s", _ms),
+            _cell(r["actops"], "gbps", lambda v: f"{v:.3g}"),
+            "–" if r["pct_copy"] is None else f"{r['pct_copy']:.0f}",
+            _versus(r, "eager"),
+            _versus(r, "compiled"),
+            f"{_mb(saved['actops'])} / {_mb(saved['eager'])}",
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    out += ["", "Peers (eager; compiled = the same under torch.compile):", ""]
+    for op in ops:
+        out.append(f"- {op.name}: `{op.actops_name}` vs `{op.peer_name}`")
+    for name, names in skipped.items():
+        out.append(f"- {name}: SKIPPED, this actops lacks {', '.join(names)}")
+
+    compiled = [r for r in rows if r["compiled"] is not None]
+    if compiled:
+        sizes = sorted({r["log2_n"] for r in compiled})
+        out += ["", "torch.compile: seconds of the first call (compile) per row, excluded from the times above "
+                f"(one-time start-up before the first row: {_seconds(env.get('compile_startup_s'))}):", "",
+                "| op | dtype | pass | " + " | ".join(f"2^{k}" for k in sizes) + " |",
+                "|---|---|---|" + "---:|" * len(sizes)]
+        groups: Dict[Tuple[str, str, str], Dict[int, dict]] = {}
+        for r in compiled:
+            groups.setdefault((r["op"], r["dtype"], r["pass"]), {})[r["log2_n"]] = r["compiled"]
+        for (name, dtype, pass_), by_size in groups.items():
+            cells = [_cell(by_size.get(k), "compile_s", lambda v: f"{v:.2f}") for k in sizes]
+            out.append(f"| {name} | {dtype} | {pass_} | " + " | ".join(cells) + " |")
+
+    errors = [(r, who) for r in rows for who in ("actops", "eager", "compiled") if r[who] and "error" in r[who]]
+    if errors:
+        out += ["", "Errors:", ""]
+        out += [f"- {r['op']} {r['dtype']} 2^{r['log2_n']} {r['pass']} {who}: {r[who]['error']}" for r, who in errors]
+    return "\n".join(out)
+
+
+# ---- command line -------------------------------------------------------------------------
+
+
+def _split(values: Optional[Sequence[str]]) -> List[str]:
+    return [v for value in values or [] for v in value.replace(",", " ").split()]
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="ops: " + ", ".join(OPS))
+    p.add_argument("--ops", nargs="+", metavar="OP", help="ops to run (default: all): " + ", ".join(OPS))
+    p.add_argument("--dtypes", nargs="+", metavar="DTYPE", help="default: float32 bfloat16 (float16, float64 too)")
+    p.add_argument("--sizes", nargs="+", metavar="K", help="n = 2^K output elements (default: 12 20 24 26; --quick: 12 16)")
+    p.add_argument("--quick", action="store_true", help="small sizes, short measurements, no torch.compile unless --compile")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="measure the torch.compile peers (default: on, off with --quick)")
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda[:i]")
+    p.add_argument("--min-run-time", type=float, help="least seconds measured per timing (default 0.2; --quick 0.01)")
+    p.add_argument("--max-run-time", type=float, help="most seconds measured per timing (default 1, more for calls slower than 0.4 s; --quick 0.05)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    return p.parse_args(argv)
+
+
+def select_ops(requested: List[str]) -> Tuple[List[Op], Dict[str, List[str]]]:
+    """The ops to run; raises SystemExit naming the missing functions of an
+    explicitly requested op. Ops of the default (all) list that this actops
+    lacks are skipped and named."""
+    unknown = [name for name in requested if name not in OPS]
+    if unknown:
+        raise SystemExit(f"bench.py: unknown op(s) {', '.join(unknown)}; known: {', '.join(OPS)}")
+    chosen, skipped = [], {}
+    for name in requested or list(OPS):
+        gone = missing(OPS[name])
+        if gone and requested:
+            raise SystemExit(f"bench.py: op {name!r} needs {', '.join(gone)}, which this actops build "
+                             f"({actops.__file__}) does not have")
+        if gone:
+            skipped[name] = gone
+            print(f"bench.py: skipping {name}: this actops lacks {', '.join(gone)}", file=sys.stderr)
+        else:
+            chosen.append(OPS[name])
+    return chosen, skipped
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    ops, skipped = select_ops(_split(args.ops))
+    dtype_names = _split(args.dtypes) or list(DEFAULT_DTYPES)
+    bad = [d for d in dtype_names if d not in DTYPES]
+    if bad:
+        raise SystemExit(f"bench.py: unknown dtype(s) {', '.join(bad)}; known: {', '.join(DTYPES)}")
+    dtype_names = [str(DTYPES[d]).replace("torch.", "") for d in dtype_names]
+    try:
+        sizes = [int(k) for k in _split(args.sizes)] or list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    except ValueError:
+        raise SystemExit(f"bench.py: --sizes takes exponents (integers), got {args.sizes}")
+    if any(not 0 <= k <= 34 for k in sizes):
+        raise SystemExit(f"bench.py: --sizes exponents must be in 0..34, got {sizes}")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("bench.py: --device cuda, but this torch has no CUDA device")
+    if args.threads < 1:
+        raise SystemExit("bench.py: --threads must be at least 1")
+    torch.set_num_threads(args.threads)
+    compile_peer = (not args.quick) if args.compile is None else args.compile
+    cfg = Settings(threads=args.threads, device=device, quick=args.quick,
+                   min_run_time=args.min_run_time or (0.01 if args.quick else 0.2),
+                   max_run_time=args.max_run_time or (0.05 if args.quick else 1.0))
+    env = environment(cfg, compile_peer)
+    print(f"bench.py: torch {env['torch']}, {env['cpu']}, {env['cpu_capability']}, {cfg.threads} threads, "
+          f"{device}; {len(ops)} ops x {len(dtype_names)} dtypes x {len(sizes)} sizes", file=sys.stderr)
+
+    if compile_peer:
+        env["compile_startup_s"] = warm_up_compiler(device)
+    torch.manual_seed(0)
+    copy = CopyBandwidth(cfg)
+    rows: List[dict] = []
+    started = time.perf_counter()
+    for op in ops:
+        for dtype_name in dtype_names:
+            for k in sizes:
+                t0 = time.perf_counter()
+                rows += bench_op(op, dtype_name, k, cfg, copy, compile_peer)
+                gc.collect()
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                print(f"  {op.name} {dtype_name} 2^{k}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    env["wall_s"] = time.perf_counter() - started
+
+    print(markdown(env, rows, ops, skipped))
+    if args.json:
+        document = {"environment": env, "ops": {op.name: {"actops": op.actops_name, "eager": op.peer_name}
+                                                for op in ops},
+                    "skipped": skipped, "results": rows}
+        with open(args.json, "w") as f:
+            json.dump(_finite(document), f, indent=1, allow_nan=False)
+            f.write("\n")
+    print(f"bench.py: done in {env['wall_s']:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _finite(value):
+    """value with NaN and infinities as null (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""scripts/bench.py end to end: a quick run of mish prints the markdown table
+and writes JSON of the expected shape (no timing assertions)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "scripts" / "bench.py"
+
+OPS = ["mish"]
+DTYPES = ["float32", "bfloat16"]
+SIZES = [12, 16]  # --quick's exponents
+PASSES = ["fwd", "fwd+bwd"]
+HEADER = "| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled | saved MB actops / eager |"
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    lines = stdout.splitlines()
+    assert HEADER in lines, f"no results table header in:\n{stdout}"
+    start = lines.index(HEADER)
+    assert lines[start + 1].startswith("|---"), lines[start + 1]
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_quick_run_prints_the_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    # --compile: the torch.compile peers too (--quick leaves them out by default)
+    command = [sys.executable, str(BENCH), "--quick", "--compile", "--ops", *OPS, "--json", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+
+    expected = set(itertools.product(OPS, DTYPES, SIZES, PASSES))
+    rows = table_rows(result.stdout)
+    assert len(rows) == len(expected), result.stdout
+    assert {(r[0], r[1], int(r[2].removeprefix("2^")), r[3]) for r in rows} == expected
+    for r in rows:
+        assert len(r) == len(HEADER.strip("|").split("|")), r
+        assert float(r[4]) > 0 and float(r[5]) > 0, r  # actops ms, GB/s
+        assert r[7].endswith("×") and r[8].endswith("×"), r  # vs eager, vs compiled
+
+    document = json.loads(out.read_text())
+    assert set(document) >= {"environment", "ops", "skipped", "results"}
+    env = document["environment"]
+    for key in ("torch", "cpu", "cpu_capability", "threads", "device", "measurement"):
+        assert env[key], key
+    assert env["device"] == "cpu" and env["threads"] >= 1 and env["quick"] is True
+    assert set(document["ops"]) == set(OPS) and document["skipped"] == {}
+
+    results = document["results"]
+    assert len(results) == len(expected)
+    assert {(r["op"], r["dtype"], r["log2_n"], r["pass"]) for r in results} == expected
+    for r in results:
+        assert r["n"] == 2 ** r["log2_n"]
+        assert isinstance(r["ideal_bytes"], int) and r["ideal_bytes"] > 0
+        for who in ("actops", "eager", "compiled", "copy"):
+            assert "error" not in r[who], (who, r[who])
+            assert positive(r[who]["median_s"]), (who, r[who])
+            assert positive(r[who]["gbps"]), (who, r[who])
+            assert r[who]["replicates"] >= 1
+        assert r["compiled"]["compile_s"] >= 0 and positive(r["compiled"]["first_call_s"])
+        assert positive(r["pct_copy"]) and positive(r["speedup_vs_eager"]) and positive(r["speedup_vs_compiled"])
+        for who in ("actops", "eager"):
+            assert isinstance(r["saved_bytes"][who], int) and r["saved_bytes"][who] > 0
+    # n in the table is the number of output elements; mish's output is its input's shape
+    assert all(r["output_shape"] == [r["n"]] for r in results)
