@@ -78,3 +78,16 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
             assert isinstance(r["saved_bytes"][who], int) and r["saved_bytes"][who] > 0
     # n in the table is the number of output elements; mish's output is its input's shape
     assert all(r["output_shape"] == [r["n"]] for r in results)
+
+
+def test_quick_run_covers_every_op():
+    every = ["mish", "swish", "swish_learnable", "gelu", "gelu_tanh", "trelu", "swiglu", "swiglu_packed", "maxout"]
+    command = [sys.executable, str(BENCH), "--quick", "--sizes", "12", "--dtypes", "float32"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    rows = table_rows(result.stdout)
+    assert {(r[0], r[3]) for r in rows} == set(itertools.product(every, PASSES)), result.stdout
+    for r in rows:
+        assert float(r[4]) > 0, r
+        actops_mb, eager_mb = (float(v) for v in r[9].split(" / "))
+        assert actops_mb <= eager_mb, r  # never more activation memory than the composite
