@@ -24,16 +24,53 @@ inline at::vec::Vectorized<S> where(
   return at::vec::Vectorized<S>::blendv(b, a, cond);
 }
 
+// nan_min(x, bound) / nan_max(x, bound): NaN in x passes through; the second
+// operand is a bound and never NaN, which lets AVX2/AVX-512 use one min/max
+// instruction with the operands ordered so that a NaN x is what it returns.
 template <typename S>
-inline at::vec::Vectorized<S> nan_min(
-    const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
+inline at::vec::Vectorized<S> nan_min(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
   return at::vec::minimum(a, b);
 }
 template <typename S>
-inline at::vec::Vectorized<S> nan_max(
-    const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
+inline at::vec::Vectorized<S> nan_max(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
   return at::vec::maximum(a, b);
 }
+
+#if defined(CPU_CAPABILITY_AVX512)
+template <>
+inline at::vec::Vectorized<float> nan_min(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+  return _mm512_min_ps(b, a);
+}
+template <>
+inline at::vec::Vectorized<float> nan_max(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+  return _mm512_max_ps(b, a);
+}
+template <>
+inline at::vec::Vectorized<double> nan_min(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+  return _mm512_min_pd(b, a);
+}
+template <>
+inline at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+  return _mm512_max_pd(b, a);
+}
+#elif defined(CPU_CAPABILITY_AVX2)
+template <>
+inline at::vec::Vectorized<float> nan_min(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+  return _mm256_min_ps(b, a);
+}
+template <>
+inline at::vec::Vectorized<float> nan_max(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+  return _mm256_max_ps(b, a);
+}
+template <>
+inline at::vec::Vectorized<double> nan_min(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+  return _mm256_min_pd(b, a);
+}
+template <>
+inline at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+  return _mm256_max_pd(b, a);
+}
+#endif
 
 // exp: SLEEF's, correct to 1 ulp, except for float on AVX2 and AVX-512,
 // where an inline version of the same accuracy avoids a library call per
@@ -50,7 +87,7 @@ inline at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
 template <>
 inline at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
   using V = at::vec::Vectorized<float>;
-  const V xc = at::vec::minimum(at::vec::maximum(x, V(-150.0f)), V(89.0f));
+  const V xc = nan_min(nan_max(x, V(-150.0f)), V(89.0f));
   const V k = (xc * V(1.44269504088896341f)).round();
   V r = at::vec::fmadd(k, V(-0.693359375f), xc);
   r = at::vec::fmadd(k, V(2.12194440e-4f), r);

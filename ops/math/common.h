@@ -45,7 +45,7 @@ C10_HOST_DEVICE inline T where(bool cond, T a, T b) {
   return cond ? a : b;
 }
 
-// IEEE-754 minimum/maximum: NaN in either operand gives NaN.
+// Minimum/maximum of x and a bound (never NaN) that let NaN in x through.
 template <typename T>
 C10_HOST_DEVICE inline T nan_min(T a, T b) {
   return (a != a || a < b) ? a : b;

@@ -15,7 +15,8 @@ inline namespace ACTOPS_MATH_NS {
 
 template <typename T>
 C10_HOST_DEVICE inline T swish_value(T x, T beta) {
-  return times_vanishing(x, sigmoid(finite(beta * x)));
+  // beta x may be infinite: sigmoid takes that in its stride (0 or 1)
+  return times_vanishing(x, sigmoid(beta * x));
 }
 
 template <typename T>
