@@ -258,8 +258,9 @@ def test_layouts(case, dtype, layout):
     assert y.shape == x.shape and y.dtype == dtype
     if layout == "channels_last":
         assert y.is_contiguous(memory_format=torch.channels_last)
-    expected = case.function(x.detach().contiguous())
-    torch.testing.assert_close(y, expected, rtol=3e-7 if dtype != torch.float16 else 1e-3, atol=0)
+    # Strided inner loops and vector tails run the scalar instantiation of the
+    # formula (libm's exp/erfc), the rest the vectorized one: both accurate.
+    assert_accurate(case, x.detach(), y, case.ulps if dtype in (torch.float32, torch.float64) else 1.0)
     g = torch.randn_like(y)
     (grad,) = torch.autograd.grad(y, x, g)
     torch.testing.assert_close(
