@@ -79,9 +79,16 @@ Pair maxout_with_indices_meta(const at::Tensor& x, int64_t pieces, int64_t dim) 
       at::empty_symint(shape, x.options().dtype(maxout_index_dtype(pieces)))};
 }
 
+// Without a gradient to record, no indices are kept.
 at::Tensor maxout_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
-  maxout_output_shape(x, pieces, dim, kMaxout);
-  return std::get<0>(maxout_with_indices_cpu(x, pieces, dim));
+  const auto shape = maxout_output_shape(x, pieces, dim, kMaxout);
+  const auto sizes = c10::asIntArrayRefUnchecked(shape);
+  at::Tensor out = at::empty(sizes, x.options());
+  if (out.numel() > 0) {
+    at::Tensor no_indices;
+    cpu::maxout_forward_stub(x.contiguous(), out, no_indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+  }
+  return out;
 }
 at::Tensor maxout_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
   return at::empty_symint(maxout_output_shape(x, pieces, dim, kMaxout), x.options());

@@ -41,7 +41,8 @@ extern KernelStub<kernel_fn> swiglu_stub;
 struct MaxoutShape {
   int64_t outer, groups, pieces, inner;
 };
-// x -> (out, indices of the first maximum), out and indices (outer, groups, inner)
+// x -> (out, indices of the first maximum), out and indices (outer, groups,
+// inner); indices may be undefined, and are then not computed
 using maxout_forward_fn = void (*)(const at::Tensor& x, at::Tensor& out, at::Tensor& indices, const MaxoutShape&);
 // (grad, indices) -> grad_x, each group's grad at its index and 0 elsewhere
 using maxout_backward_fn =

@@ -75,7 +75,11 @@ void maxout_groups(
     }
     for (int64_t g = 0; g < n; ++g) {
       dst[start + g] = static_cast<scalar_t>(best[g]);
-      idx[start + g] = static_cast<index_t>(arg[g]);
+    }
+    if (idx != nullptr) {
+      for (int64_t g = 0; g < n; ++g) {
+        idx[start + g] = static_cast<index_t>(arg[g]);
+      }
     }
   }
 }
@@ -84,11 +88,13 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
   dispatch_floating(x.scalar_type(), kMaxout, [&](auto tag) {
     using scalar_t = decltype(tag);
     using opmath_t = at::opmath_type<scalar_t>;
-    dispatch_index(indices.scalar_type(), [&](auto index_tag) {
+    // Without `indices` (a forward that records no gradient) only the values
+    // are written.
+    dispatch_index(indices.defined() ? indices.scalar_type() : at::kByte, [&](auto index_tag) {
       using index_t = decltype(index_tag);
       const scalar_t* src = x.const_data_ptr<scalar_t>();
       scalar_t* dst = out.mutable_data_ptr<scalar_t>();
-      index_t* idx = indices.mutable_data_ptr<index_t>();
+      index_t* idx = indices.defined() ? indices.mutable_data_ptr<index_t>() : nullptr;
       const int64_t k = s.pieces;
       const int64_t inner = s.inner;
       at::parallel_for(0, s.outer * s.groups, grain(s), [&](int64_t begin, int64_t end) {
@@ -110,6 +116,21 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
           return maxout_groups<0>(src, dst, idx, begin, end, k);
         }
         // k slices of `inner` contiguous values: the inner loops vectorize
+        if (idx == nullptr) {
+          for (int64_t row = begin; row < end; ++row) {
+            const scalar_t* slices = src + row * k * inner;
+            scalar_t* best = dst + row * inner;
+            std::copy(slices, slices + inner, best);
+            for (int64_t j = 1; j < k; ++j) {
+              const scalar_t* slice = slices + j * inner;
+              for (int64_t i = 0; i < inner; ++i) {
+                const bool take = replaces(static_cast<opmath_t>(slice[i]), static_cast<opmath_t>(best[i]));
+                best[i] = take ? slice[i] : best[i];
+              }
+            }
+          }
+          return;
+        }
         for (int64_t row = begin; row < end; ++row) {
           const scalar_t* slices = src + row * k * inner;
           scalar_t* best = dst + row * inner;
