@@ -12,6 +12,7 @@
 
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/mul.h>
+#include <ATen/ops/zeros_like.h>
 #include <torch/autograd.h>
 
 #include <functional>
@@ -28,6 +29,11 @@ using torch::autograd::variable_list;
 template <typename... Tensors>
 bool records_grad(const Tensors&... tensors) {
   return at::GradMode::is_enabled() && (... || (tensors.defined() && tensors.requires_grad()));
+}
+
+// An incoming gradient that autograd left undefined (an output nobody used), as zeros.
+inline at::Tensor or_zeros_like(const at::Tensor& t, const at::Tensor& like) {
+  return t.defined() ? t : at::zeros_like(like);
 }
 
 // The non-tensor arguments of a Function, kept in its context.

@@ -14,10 +14,6 @@ namespace {
 
 constexpr const char* kSwiglu = "actops.swiglu";
 
-at::Tensor or_zeros_like(const at::Tensor& t, const at::Tensor& like) {
-  return t.defined() ? t : at::zeros_like(like);
-}
-
 struct SwigluBackwardFunction : torch::autograd::Function<SwigluBackwardFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up) {
     ctx->save_for_backward({grad, gate, up});

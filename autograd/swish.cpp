@@ -23,10 +23,6 @@ struct SwishOps {
   }
 };
 
-at::Tensor or_zeros_like(const at::Tensor& t, const at::Tensor& like) {
-  return t.defined() ? t : at::zeros_like(like);
-}
-
 struct SwishLearnableBackward : torch::autograd::Function<SwishLearnableBackward> {
   static variable_list forward(
       AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta) {

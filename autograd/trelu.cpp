@@ -83,8 +83,8 @@ struct TreluLearnableBackward : torch::autograd::Function<TreluLearnableBackward
     const at::Tensor& grad = saved[0];
     const at::Tensor& x = saved[1];
     const at::Tensor& alpha = saved[2];
-    const at::Tensor gg_x = gg[0].defined() ? gg[0] : at::zeros_like(x);
-    const at::Tensor gg_alpha = gg[1].defined() ? gg[1] : at::zeros_like(alpha);
+    const at::Tensor gg_x = or_zeros_like(gg[0], x);
+    const at::Tensor gg_alpha = or_zeros_like(gg[1], alpha);
     const at::Tensor above = at::gt(x, ctx->saved_data["threshold"].toDouble());
     const at::Tensor zero = at::zeros_like(x);
     at::Tensor d_grad, d_x, d_alpha;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actops/actops.h"
+#include "expect_error.h"
 
 namespace {
 
@@ -126,18 +127,6 @@ TEST(Mish, LayoutsAndEmpty) {
   EXPECT_TRUE(torch::allclose(actops::mish(strided), actops::mish(strided.contiguous()), 3e-7, 1e-30));
   EXPECT_EQ(actops::mish(torch::empty({0, 3})).sizes(), torch::IntArrayRef({0, 3}));
   EXPECT_EQ(actops::mish(torch::tensor(1.0)).dim(), 0);
-}
-
-void expect_error_containing(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error";
-  } catch (const c10::Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << message;
-    }
-  }
 }
 
 TEST(Mish, RejectsNonFloatingDtypes) {

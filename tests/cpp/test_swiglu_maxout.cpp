@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actops/actops.h"
+#include "expect_error.h"
 
 namespace {
 
@@ -71,19 +72,10 @@ TEST(Maxout, EveryDimAndDtype) {
 }
 
 TEST(SwigluMaxout, ErrorsNameTheNumbers) {
-  auto message = [](const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const c10::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_NE(message([] { actops::swiglu(torch::randn({3, 7}), -1); }).find("(7) must be even"), std::string::npos);
-  EXPECT_NE(
-      message([] { actops::maxout(torch::randn({2, 10}), 3); }).find("pieces (3) must divide the size of dim 1 (10)"),
-      std::string::npos);
-  EXPECT_NE(message([] { actops::maxout(torch::randn({2, 10}), 0); }).find("pieces must be at least 1"), std::string::npos);
+  expect_error_containing([] { actops::swiglu(torch::randn({3, 7}), -1); }, {"actops.swiglu_packed", "(7) must be even"});
+  expect_error_containing(
+      [] { actops::maxout(torch::randn({2, 10}), 3); }, {"actops.maxout", "pieces (3) must divide the size of dim 1 (10)"});
+  expect_error_containing([] { actops::maxout(torch::randn({2, 10}), 0); }, {"actops.maxout", "pieces must be at least 1"});
 }
 
 }  // namespace
