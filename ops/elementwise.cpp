@@ -76,15 +76,14 @@ at::Tensor activation_gradient_meta(const at::Tensor& grad, const at::Tensor& x,
   return like(x);
 }
 
-at::Tensor parametric_cpu(
-    const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params, const char* op) {
+at::Tensor parametric_cpu(const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params) {
   at::Tensor out = like(x);
   auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).add_const_input(p).build();
   stub(iter, Pass::Value, params);
   return out;
 }
 
-at::Tensor parametric_meta(const at::Tensor& x, const at::Tensor& /*p*/, const char* /*op*/) {
+at::Tensor parametric_meta(const at::Tensor& x) {
   return like(x);
 }
 

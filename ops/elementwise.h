@@ -43,11 +43,10 @@ at::Tensor activation_gradient_cpu(
     const at::Tensor& grad, const at::Tensor& x, const Stub& stub, Pass pass, const Params& params, const char* op);
 at::Tensor activation_gradient_meta(const at::Tensor& grad, const at::Tensor& x, const char* op);
 
-// Ops with a tensor parameter p (swish's beta, trelu's alpha), broadcast to x.
-// f(x, p):
-at::Tensor parametric_cpu(
-    const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params, const char* op);
-at::Tensor parametric_meta(const at::Tensor& x, const at::Tensor& p, const char* op);
+// Ops with a tensor parameter p (swish's beta, trelu's alpha), broadcast to x
+// (the caller has checked both): f(x, p), and its Meta twin.
+at::Tensor parametric_cpu(const at::Tensor& x, const at::Tensor& p, const Stub& stub, const Params& params);
+at::Tensor parametric_meta(const at::Tensor& x);
 
 // A backward pass with several gradients in one sweep: `inputs` (each of
 // `like`'s shape or broadcast to it) in, one `like`-shaped output per entry

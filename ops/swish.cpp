@@ -66,7 +66,7 @@ using Triple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 at::Tensor swish_learnable_cpu(const at::Tensor& x, const at::Tensor& beta) {
   check_learnable(x, beta, kLearnable);
-  return parametric_cpu(x, beta, cpu::swish_learnable_stub, {}, kLearnable);
+  return parametric_cpu(x, beta, cpu::swish_learnable_stub, {});
 }
 Pair swish_learnable_backward_cpu(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta) {
   check_learnable_gradient(grad, x, beta, kLearnableBackward);
@@ -84,7 +84,7 @@ Triple swish_learnable_double_backward_cpu(
 
 at::Tensor swish_learnable_meta(const at::Tensor& x, const at::Tensor& beta) {
   check_learnable(x, beta, kLearnable);
-  return parametric_meta(x, beta, kLearnable);
+  return parametric_meta(x);
 }
 Pair swish_learnable_backward_meta(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta) {
   check_learnable_gradient(grad, x, beta, kLearnableBackward);

@@ -90,7 +90,7 @@ void check_learnable(const at::Tensor& x, const at::Tensor& alpha, const char* o
 
 at::Tensor trelu_learnable_cpu(const at::Tensor& x, const at::Tensor& alpha, double threshold) {
   check_learnable(x, alpha, kLearnable);
-  return parametric_cpu(x, alpha, cpu::trelu_learnable_stub, trelu_params(threshold, 0.0), kLearnable);
+  return parametric_cpu(x, alpha, cpu::trelu_learnable_stub, trelu_params(threshold, 0.0));
 }
 Pair trelu_learnable_backward_cpu(
     const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double threshold) {
@@ -102,7 +102,7 @@ Pair trelu_learnable_backward_cpu(
 }
 at::Tensor trelu_learnable_meta(const at::Tensor& x, const at::Tensor& alpha, double /*threshold*/) {
   check_learnable(x, alpha, kLearnable);
-  return parametric_meta(x, alpha, kLearnable);
+  return parametric_meta(x);
 }
 Pair trelu_learnable_backward_meta(
     const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double /*threshold*/) {
