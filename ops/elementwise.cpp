@@ -3,6 +3,7 @@
 #include <ATen/ExpandUtils.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/full.h>
 
 namespace actops {
 
@@ -89,10 +90,15 @@ at::Tensor parametric_meta(const at::Tensor& x) {
 
 std::vector<at::Tensor> gradients_cpu(
     at::TensorList inputs, const at::Tensor& like_this, at::TensorList shapes_of, const Stub& stub, Pass pass,
-    const Params& params) {
+    Params params) {
+  // A single-valued parameter (the last entry) gets its gradient summed in the
+  // kernel, with no full-size temporary.
+  const at::Tensor& parameter = shapes_of.back();
+  const bool sum_in_kernel = parameter.numel() == 1 && like_this.numel() > 1;
+  const size_t n_stored = shapes_of.size() - (sum_in_kernel ? 1 : 0);
   std::vector<at::Tensor> outputs;
   at::TensorIteratorConfig config;
-  for (size_t k = 0; k < shapes_of.size(); ++k) {
+  for (size_t k = 0; k < n_stored; ++k) {
     outputs.push_back(like(like_this));
     config.add_output(outputs.back());
   }
@@ -100,9 +106,16 @@ std::vector<at::Tensor> gradients_cpu(
     config.add_const_input(input);
   }
   auto iter = config.build();
+  double total = 0.0;
+  if (sum_in_kernel) {
+    params.parameter_gradient = &total;
+  }
   stub(iter, pass, params);
-  for (size_t k = 0; k < shapes_of.size(); ++k) {
+  for (size_t k = 0; k < n_stored; ++k) {
     outputs[k] = outputs[k].sum_to_size_symint(shapes_of[k].sym_sizes());
+  }
+  if (sum_in_kernel) {
+    outputs.push_back(at::full(parameter.sizes(), total, parameter.options()));
   }
   return outputs;
 }

@@ -54,7 +54,7 @@ at::Tensor parametric_meta(const at::Tensor& x);
 // the shapes agree): how broadcast parameters get their gradients.
 std::vector<at::Tensor> gradients_cpu(
     at::TensorList inputs, const at::Tensor& like, at::TensorList shapes_of, const Stub& stub, Pass pass,
-    const Params& params);
+    Params params);
 std::vector<at::Tensor> gradients_meta(const at::Tensor& like, at::TensorList shapes_of);
 
 // swiglu's packed layout: the [gate | up] halves of x along dim, as views

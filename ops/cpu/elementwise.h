@@ -10,6 +10,7 @@
 #include <ATen/native/cpu/Loops.h>
 
 #include <array>
+#include <mutex>
 #include <tuple>
 
 #include "ops/cpu/kernels.h"
@@ -92,26 +93,35 @@ void map_gradient(at::TensorIteratorBase& iter, const char* op, const F& f) {
 // Vectorized. Vectorized wherever, along the inner dimension, every output is
 // contiguous and every input contiguous or broadcast (a per-channel or single
 // parameter); otherwise the same formula runs on scalars.
-template <int NOut, int NIn, typename F>
-void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f) {
+//
+// With SumLast, f's last output is not stored but summed over every element
+// into *total (the iterator then has NOut - 1 outputs): the gradient of a
+// single broadcast parameter, without a full-size temporary to reduce.
+template <int NOut, int NIn, bool SumLast = false, typename F>
+void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double* total = nullptr) {
+  constexpr int NStore = SumLast ? NOut - 1 : NOut;
+  std::mutex total_mutex;
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
     using scalar_t = decltype(tag);
     using opmath_t = at::opmath_type<scalar_t>;
     using Vec = at::vec::Vectorized<scalar_t>;
+    using OVec = at::vec::Vectorized<opmath_t>;
     constexpr int64_t kSize = sizeof(scalar_t);
     iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
       bool vectorizable = true;
-      for (int k = 0; k < NOut + NIn; ++k) {
-        vectorizable &= strides[k] == kSize || (k >= NOut && strides[k] == 0);
+      for (int k = 0; k < NStore + NIn; ++k) {
+        vectorizable &= strides[k] == kSize || (k >= NStore && strides[k] == 0);
       }
+      OVec vector_sum(opmath_t(0));
+      opmath_t scalar_sum(0);
       int64_t i = 0;
       if (vectorizable) {
         for (; i + Vec::size() <= n; i += Vec::size()) {
           std::array<Vec, NIn> in;
           for (int k = 0; k < NIn; ++k) {
-            const char* ptr = data[NOut + k];
-            in[k] = strides[NOut + k] == 0 ? Vec(*reinterpret_cast<const scalar_t*>(ptr))
-                                           : Vec::loadu(ptr + i * kSize);
+            const char* ptr = data[NStore + k];
+            in[k] = strides[NStore + k] == 0 ? Vec(*reinterpret_cast<const scalar_t*>(ptr))
+                                             : Vec::loadu(ptr + i * kSize);
           }
           if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
             using FVec = at::vec::Vectorized<float>;
@@ -121,13 +131,19 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f) {
             }
             const std::array<FVec, NOut> out_lo = f(lo);
             const std::array<FVec, NOut> out_hi = f(hi);
-            for (int k = 0; k < NOut; ++k) {
+            for (int k = 0; k < NStore; ++k) {
               at::vec::convert_from_float<scalar_t>(out_lo[k], out_hi[k]).store(data[k] + i * kSize);
+            }
+            if constexpr (SumLast) {
+              vector_sum = vector_sum + out_lo[NOut - 1] + out_hi[NOut - 1];
             }
           } else {
             const std::array<Vec, NOut> out = f(in);
-            for (int k = 0; k < NOut; ++k) {
+            for (int k = 0; k < NStore; ++k) {
               out[k].store(data[k] + i * kSize);
+            }
+            if constexpr (SumLast) {
+              vector_sum = vector_sum + out[NOut - 1];
             }
           }
         }
@@ -136,15 +152,38 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f) {
         std::array<opmath_t, NIn> in;
         for (int k = 0; k < NIn; ++k) {
           in[k] = static_cast<opmath_t>(
-              *reinterpret_cast<const scalar_t*>(data[NOut + k] + i * strides[NOut + k]));
+              *reinterpret_cast<const scalar_t*>(data[NStore + k] + i * strides[NStore + k]));
         }
         const std::array<opmath_t, NOut> out = f(in);
-        for (int k = 0; k < NOut; ++k) {
+        for (int k = 0; k < NStore; ++k) {
           *reinterpret_cast<scalar_t*>(data[k] + i * strides[k]) = static_cast<scalar_t>(out[k]);
         }
+        if constexpr (SumLast) {
+          scalar_sum += out[NOut - 1];
+        }
+      }
+      if constexpr (SumLast) {
+        // Each call covers thousands of elements: the lock is rare.
+        const double chunk = static_cast<double>(at::vec::vec_reduce_all<opmath_t>(
+                                 [](OVec a, OVec b) { return a + b; }, vector_sum)) +
+            static_cast<double>(scalar_sum);
+        const std::lock_guard<std::mutex> lock(total_mutex);
+        *total += chunk;
       }
     });
   });
+}
+
+// map_multi for a gradient pass whose last output is a parameter's gradient:
+// summed in the kernel when the parameter is a single value
+// (params.parameter_gradient set), else written per element.
+template <int NOut, int NIn, typename F>
+void map_gradients(at::TensorIteratorBase& iter, const char* op, const Params& params, const F& f) {
+  if (params.parameter_gradient != nullptr) {
+    map_multi<NOut, NIn, true>(iter, op, f, params.parameter_gradient);
+  } else {
+    map_multi<NOut, NIn>(iter, op, f);
+  }
 }
 
 // The kernel of an element-wise activation whose parameters are fixed

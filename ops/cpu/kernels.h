@@ -24,6 +24,10 @@ struct Params {
   double threshold = 0.0;  // trelu
   double alpha = 0.0;      // trelu
   bool tanh = false;       // gelu: the tanh approximation
+  // A gradient pass of an op with a tensor parameter that is a single value:
+  // the parameter's gradient, summed by the kernel, goes here instead of to
+  // the iterator's last output.
+  double* parameter_gradient = nullptr;
 };
 
 using kernel_fn = void (*)(at::TensorIteratorBase&, Pass, const Params&);

@@ -14,7 +14,7 @@ constexpr const char* kSwiglu = "actops.swiglu";
 //   Value:  (gate, up)                          -> out
 //   First:  (grad, gate, up)                    -> (d gate, d up)
 //   Second: (gg_gate, gg_up, grad, gate, up)    -> (d grad, d gate, d up)
-void swiglu_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& /*params*/) {
+void swiglu_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& params) {
   switch (pass) {
     case Pass::Value:
       map_multi<1, 2>(iter, kSwiglu, [](const auto& in) {
@@ -23,14 +23,14 @@ void swiglu_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& /*para
       });
       return;
     case Pass::First:
-      map_multi<2, 3>(iter, kSwiglu, [](const auto& in) {
+      map_gradients<2, 3>(iter, kSwiglu, params, [](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const auto d = math::swiglu_gradients(in[0], in[1], in[2]);
         return std::array<T, 2>{d.gate, d.up};
       });
       return;
     case Pass::Second:
-      map_multi<3, 5>(iter, kSwiglu, [](const auto& in) {
+      map_gradients<3, 5>(iter, kSwiglu, params, [](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const auto d = math::swiglu_second_gradients(in[0], in[1], in[2], in[3], in[4]);
         return std::array<T, 3>{d.grad, d.gate, d.up};

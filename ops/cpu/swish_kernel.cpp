@@ -18,7 +18,7 @@ void swish_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& params)
 //   Value:  (x, beta)                         -> out
 //   First:  (grad, x, beta)                   -> (grad_x, grad_beta per element)
 //   Second: (gg_x, gg_beta, grad, x, beta)    -> (d grad, d x, d beta per element)
-void swish_learnable_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& /*params*/) {
+void swish_learnable_kernel(at::TensorIteratorBase& iter, Pass pass, const Params& params) {
   switch (pass) {
     case Pass::Value:
       map_multi<1, 2>(iter, kSwish, [](const auto& in) {
@@ -27,14 +27,14 @@ void swish_learnable_kernel(at::TensorIteratorBase& iter, Pass pass, const Param
       });
       return;
     case Pass::First:
-      map_multi<2, 3>(iter, kSwish, [](const auto& in) {
+      map_gradients<2, 3>(iter, kSwish, params, [](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const auto d = math::swish_gradients(in[1], in[2]);
         return std::array<T, 2>{in[0] * d.x, in[0] * d.beta};
       });
       return;
     case Pass::Second:
-      map_multi<3, 5>(iter, kSwish, [](const auto& in) {
+      map_gradients<3, 5>(iter, kSwish, params, [](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const T& gg_x = in[0];
         const T& gg_beta = in[1];

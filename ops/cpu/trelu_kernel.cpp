@@ -77,7 +77,7 @@ void trelu_learnable_kernel(at::TensorIteratorBase& iter, Pass pass, const Param
       });
       return;
     case Pass::First:
-      map_multi<2, 3>(iter, kTrelu, [threshold](const auto& in) {
+      map_gradients<2, 3>(iter, kTrelu, params, [threshold](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const auto above = in[1] > math::c<T>(threshold);
         return std::array<T, 2>{

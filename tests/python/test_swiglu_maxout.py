@@ -84,7 +84,7 @@ def test_swiglu_packed_gates_with_the_first_half_unlike_glu():
     assert not torch.allclose(actops.swiglu(x), F.silu(x[:, 4:]) * x[:, :4])
 
 
-@pytest.mark.parametrize("layout", ["split", "split_broadcast", "packed", "packed_dim0"])
+@pytest.mark.parametrize("layout", ["split", "split_broadcast", "split_single_up", "packed", "packed_dim0"])
 def test_swiglu_gradcheck_and_gradgradcheck(layout):
     def f64(*shape):
         return torch.randn(*shape, dtype=torch.float64, requires_grad=True)
@@ -92,6 +92,7 @@ def test_swiglu_gradcheck_and_gradgradcheck(layout):
     fn, inputs = {
         "split": (actops.swiglu, (f64(3, 5), f64(3, 5))),
         "split_broadcast": (actops.swiglu, (f64(3, 1, 5), f64(4, 5))),
+        "split_single_up": (actops.swiglu, (f64(3, 5), f64())),  # up's gradient summed in the kernel
         "packed": (lambda x: actops.swiglu(x, dim=-1), (f64(3, 8),)),
         "packed_dim0": (lambda x: actops.swiglu(x, dim=0), (f64(6, 3),)),
     }[layout]
