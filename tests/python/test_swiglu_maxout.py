@@ -87,7 +87,7 @@ def test_swiglu_packed_gates_with_the_first_half_unlike_glu():
 @pytest.mark.parametrize("layout", ["split", "split_broadcast", "split_single_up", "packed", "packed_dim0"])
 def test_swiglu_gradcheck_and_gradgradcheck(layout):
     def f64(*shape):
-        return torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+        return torch.randn(shape, dtype=torch.float64, requires_grad=True)
 
     fn, inputs = {
         "split": (actops.swiglu, (f64(3, 5), f64(3, 5))),
