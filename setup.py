@@ -36,8 +36,8 @@ def torch_cmake_prefix() -> str:
         [sys.executable, "-c", "import torch; print(torch.utils.cmake_prefix_path)"],
         env=installing_python_env(), capture_output=True, text=True, check=False)
     if probe.returncode != 0:
-        sys.exit("actops: install torch first (for example `pip install torch==2.13.0`): "
-                 + probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "")
+        reason = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "torch is not importable"
+        sys.exit(f"actops: install torch first (for example `pip install torch==2.13.0`): {reason}")
     return probe.stdout.strip()
 
 
