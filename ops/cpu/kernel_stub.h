@@ -20,8 +20,6 @@ inline constexpr int kNumIsa = 3;
 Isa runtime_isa();
 const char* isa_name(Isa isa);
 
-
-
 template <typename Fn>
 struct KernelStub {
   Fn table[kNumIsa];  // constant-initialized to null; filled at load time
