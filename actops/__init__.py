@@ -1,9 +1,10 @@
 """actops: exact, fused activation-function operators for PyTorch and LibTorch.
 
 Every op is registered in C++ (``torch.ops.actops.*``) with hand-written
-forward and backward kernels and its autograd under the Autograd key, so the
-same op and its gradients work from Python, TorchScript, ``torch.compile`` and
-C++ programs.
+forward and backward kernels and its autograd (reverse and forward mode)
+under the Autograd key, so the same op and its gradients work from Python,
+TorchScript, ``torch.compile``, ``torch.func`` and C++ programs; vmap's
+batching rules are registered here, on import.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from actops._library import load_library as _load_library
 
 _load_library()
 
-from actops import nn  # noqa: E402
-from actops.functional import cpu_capability, gelu, maxout, mish, swiglu, swish, trelu  # noqa: E402
+from actops._batching import register_batching_rules as _register_batching_rules  # noqa: E402
 
-__all__ = ["cpu_capability", "gelu", "maxout", "mish", "nn", "swiglu", "swish", "trelu"]
+_register_batching_rules()
+
+from actops import nn  # noqa: E402
+from actops.functional import cpu_capability, gelu, maxout, mish, relu2, swiglu, swish, trelu  # noqa: E402
+
+__all__ = ["cpu_capability", "gelu", "maxout", "mish", "nn", "relu2", "swiglu", "swish", "trelu"]
 __version__ = "0.1.0"

@@ -10,7 +10,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-__all__ = ["cpu_capability", "gelu", "maxout", "mish", "swiglu", "swish", "trelu"]
+__all__ = ["cpu_capability", "gelu", "maxout", "mish", "relu2", "swiglu", "swish", "trelu"]
 
 
 def mish(x: Tensor) -> Tensor:
@@ -28,6 +28,19 @@ def mish(x: Tensor) -> Tensor:
         A tensor like ``x`` (same shape, dtype and memory format).
     """
     return torch.ops.actops.mish(x)
+
+
+def relu2(x: Tensor) -> Tensor:
+    r"""Squared ReLU, element-wise: :math:`\operatorname{relu}(x)^2` (Primer).
+
+    Its derivative :math:`2\operatorname{relu}(x)` is continuous; the second
+    derivative is 2 for ``x > 0`` and 0 elsewhere (0 at the kink, as
+    :func:`torch.relu`'s derivative). Saves only ``x`` for backward.
+
+    Args:
+        x: a float32, float64, bfloat16 or float16 tensor of any shape.
+    """
+    return torch.ops.actops.relu2(x)
 
 
 def swish(x: Tensor, beta: Union[float, Tensor] = 1.0) -> Tensor:

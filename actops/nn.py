@@ -7,7 +7,7 @@ from typing import List
 import torch
 from torch import Tensor
 
-__all__ = ["GELU", "Maxout", "Mish", "SwiGLU", "Swish", "TReLU"]
+__all__ = ["GELU", "Maxout", "Mish", "ReLU2", "SwiGLU", "Swish", "TReLU"]
 
 
 def _channel_view(parameter: Tensor, x: Tensor) -> Tensor:
@@ -42,6 +42,22 @@ class Mish(torch.nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.ops.actops.mish(x)
+
+
+class ReLU2(torch.nn.Module):
+    r"""Applies the squared ReLU element-wise: :math:`\operatorname{relu}(x)^2`.
+
+    Computed by ``torch.ops.actops.relu2`` (one pass forward, one backward,
+    saving only the input), as used in Primer and Nemotron-H MLPs.
+
+    Example::
+
+        >>> m = actops.nn.ReLU2()
+        >>> y = m(torch.randn(8, 16))
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.actops.relu2(x)
 
 
 class Swish(torch.nn.Module):

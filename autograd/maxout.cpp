@@ -1,15 +1,21 @@
 // Autograd of maxout. The forward keeps only the index of each group's first
 // maximum; the backward sends each group's gradient there. The backward is
 // linear in grad given the indices, so its own derivative gathers the
-// incoming gradient at those indices (differentiable ATen ops).
+// incoming gradient at those indices (differentiable ATen ops). Tangents: the
+// forward's is the input's tangent at each group's maximum (a gather), the
+// backward's is the backward of the grad's tangent.
 #include <ATen/ops/gather.h>
 #include <torch/library.h>
 
 #include "actops/actops.h"
-#include "autograd/activation.h"
+#include "autograd/node.h"
+#include "ops/registration.h"
 
-namespace actops::autograd {
+namespace actops {
 namespace {
+
+using namespace actops::autograd;
+using Pair = std::tuple<at::Tensor, at::Tensor>;
 
 // The values of t (x-shaped) at each group's index: (grad-shaped).
 at::Tensor gather_at_indices(const at::Tensor& t, const at::Tensor& indices, int64_t pieces, int64_t dim) {
@@ -19,75 +25,74 @@ at::Tensor gather_at_indices(const at::Tensor& t, const at::Tensor& indices, int
       .squeeze(d + 1);
 }
 
-void save_shape(AutogradContext* ctx, int64_t pieces, int64_t dim) {
-  ctx->saved_data["pieces"] = pieces;
-  ctx->saved_data["dim"] = dim;
+struct MaxoutNode : NamedNode {
+  SavedVariable indices;
+  int64_t pieces = 1, dim = 1;
+  variable_list apply(variable_list&& grads) override {
+    if (!grads[0].defined()) {
+      return {at::Tensor()};
+    }
+    return {detail::maxout_backward(grads[0], indices.unpack(), pieces, dim)};
+  }
+  void release_variables() override {
+    indices.reset_data();
+  }
+};
+
+struct MaxoutBackwardNode : MaxoutNode {
+  variable_list apply(variable_list&& gg) override {
+    if (!gg[0].defined()) {
+      return {at::Tensor()};
+    }
+    return {gather_at_indices(gg[0], indices.unpack(), pieces, dim)};
+  }
+};
+
+template <typename N>
+c10::intrusive_ptr<N> node(const char* op, const at::Tensor& input, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+  auto n = node_for<N>(input);
+  if (n) {
+    n->op = op;
+    n->indices = SavedVariable(indices, false);
+    n->pieces = pieces;
+    n->dim = dim;
+  }
+  return n;
 }
 
-struct MaxoutBackwardFunction : torch::autograd::Function<MaxoutBackwardFunction> {
-  static at::Tensor forward(
-      AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
-    ctx->save_for_backward({indices});
-    save_shape(ctx, pieces, dim);
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::maxout_backward(grad, indices, pieces, dim);
+Pair maxout_with_indices_autograd(const at::Tensor& x, int64_t pieces, int64_t dim) {
+  auto [out, indices] = below_autograd([&] { return maxout_with_indices(x, pieces, dim); });
+  attach(node<MaxoutNode>("actops.maxout", x, indices, pieces, dim), out);
+  const at::Tensor t_x = tangent_of(x);
+  if (t_x.defined()) {
+    set_tangent(out, gather_at_indices(t_x, indices, pieces, dim));
   }
-  static variable_list backward(AutogradContext* ctx, variable_list gg) {
-    const at::Tensor indices = ctx->get_saved_variables()[0];
-    const auto d_grad =
-        gather_at_indices(gg[0], indices, ctx->saved_data["pieces"].toInt(), ctx->saved_data["dim"].toInt());
-    return {d_grad, at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
-
-struct MaxoutFunction : torch::autograd::Function<MaxoutFunction> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, int64_t pieces, int64_t dim) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    auto [out, indices] = actops::maxout_with_indices(x, pieces, dim);
-    ctx->mark_non_differentiable({indices});
-    ctx->save_for_backward({indices});
-    save_shape(ctx, pieces, dim);
-    return {out, indices};
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    const at::Tensor indices = ctx->get_saved_variables()[0];
-    return {
-        actops::maxout_backward(grad_out[0], indices, ctx->saved_data["pieces"].toInt(), ctx->saved_data["dim"].toInt()),
-        at::Tensor(), at::Tensor()};
-  }
-};
+  return {out, indices};
+}
 
 at::Tensor maxout_autograd(const at::Tensor& x, int64_t pieces, int64_t dim) {
-  if (!records_grad(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::maxout(x, pieces, dim);
+  if (!needs_autograd(x)) {
+    return below_autograd([&] { return maxout(x, pieces, dim); });
   }
-  return MaxoutFunction::apply(x, pieces, dim)[0];
-}
-
-std::tuple<at::Tensor, at::Tensor> maxout_with_indices_autograd(const at::Tensor& x, int64_t pieces, int64_t dim) {
-  if (!records_grad(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::maxout_with_indices(x, pieces, dim);
-  }
-  auto out = MaxoutFunction::apply(x, pieces, dim);
-  return {out[0], out[1]};
+  return std::get<0>(maxout_with_indices_autograd(x, pieces, dim));
 }
 
 at::Tensor maxout_backward_autograd(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
-  if (!records_grad(grad)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::maxout_backward(grad, indices, pieces, dim);
+  at::Tensor out = below_autograd([&] { return detail::maxout_backward(grad, indices, pieces, dim); });
+  attach(node<MaxoutBackwardNode>("actops.maxout_backward", grad, indices, pieces, dim), out);
+  const at::Tensor t_grad = tangent_of(grad);
+  if (t_grad.defined()) {
+    set_tangent(out, detail::maxout_backward(t_grad, indices, pieces, dim));
   }
-  return MaxoutBackwardFunction::apply(grad, indices, pieces, dim);
+  return out;
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(actops, Autograd, m) {
-  m.impl("maxout", &maxout_autograd);
-  m.impl("maxout_with_indices", &maxout_with_indices_autograd);
-  m.impl("maxout_backward", &maxout_backward_autograd);
+void register_maxout_autograd(torch::Library& m) {
+  register_kernel(m, "maxout", c10::DispatchKey::Autograd, &maxout_autograd);
+  register_kernel(m, "maxout_with_indices", c10::DispatchKey::Autograd, &maxout_with_indices_autograd);
+  register_kernel(m, "maxout_backward", c10::DispatchKey::Autograd, &maxout_backward_autograd);
 }
 
-}  // namespace actops::autograd
+}  // namespace actops

@@ -1,147 +1,78 @@
-// Autograd of trelu. Fixed alpha: the forward keeps the 1-byte mask
+// Autograd of trelu with a fixed alpha. The forward keeps the 1-byte mask
 // x > threshold, not x; the backward is linear in grad given the mask, so it
-// is its own derivative in grad (and 0 in x). Tensor alpha: saves x and
-// alpha; the double backward is written with differentiable ATen ops, since
-// the backward is bilinear in (grad, alpha).
-#include <ATen/TensorOperators.h>
-#include <ATen/ops/gt.h>
-#include <ATen/ops/where.h>
-#include <ATen/ops/zeros_like.h>
+// is its own derivative in grad (and 0 in x). Tangents: the same masked
+// product applied to the tangent.
 #include <torch/library.h>
 
 #include "actops/actops.h"
-#include "autograd/activation.h"
+#include "autograd/node.h"
+#include "ops/registration.h"
 
-namespace actops::autograd {
+namespace actops {
 namespace {
 
-struct TreluBackwardFunction : torch::autograd::Function<TreluBackwardFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& mask, double alpha) {
-    ctx->save_for_backward({mask});
-    ctx->saved_data["alpha"] = alpha;
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu_backward(grad, mask, alpha);
+using namespace actops::autograd;
+using Pair = std::tuple<at::Tensor, at::Tensor>;
+
+// d(out)/d(in) = where(mask, 1, alpha): for the forward and for the backward
+// (in its grad).
+struct MaskedNode : NamedNode {
+  SavedVariable mask;
+  double alpha = 0.0;
+  variable_list apply(variable_list&& grads) override {
+    if (!grads[0].defined()) {
+      return {at::Tensor()};
+    }
+    return {detail::trelu_backward(grads[0], mask.unpack(), alpha)};
   }
-  static variable_list backward(AutogradContext* ctx, variable_list gg) {
-    const at::Tensor mask = ctx->get_saved_variables()[0];
-    return {actops::trelu_backward(gg[0], mask, ctx->saved_data["alpha"].toDouble()), at::Tensor(), at::Tensor()};
+  void release_variables() override {
+    mask.reset_data();
   }
 };
 
-struct TreluWithMaskFunction : torch::autograd::Function<TreluWithMaskFunction> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, double threshold, double alpha) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    auto [out, mask] = actops::trelu_with_mask(x, threshold, alpha);
-    ctx->mark_non_differentiable({mask});
-    ctx->save_for_backward({mask});
-    ctx->saved_data["alpha"] = alpha;
-    return {out, mask};
+c10::intrusive_ptr<MaskedNode> masked_node(const char* op, const at::Tensor& input, const at::Tensor& mask, double alpha) {
+  auto node = node_for<MaskedNode>(input);
+  if (node) {
+    node->op = op;
+    node->mask = SavedVariable(mask, false);
+    node->alpha = alpha;
   }
-  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    const at::Tensor mask = ctx->get_saved_variables()[0];
-    return {actops::trelu_backward(grad_out[0], mask, ctx->saved_data["alpha"].toDouble()), at::Tensor(), at::Tensor()};
-  }
-};
-
-at::Tensor trelu_autograd(const at::Tensor& x, double threshold, double alpha) {
-  if (!records_grad(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu(x, threshold, alpha);
-  }
-  return TreluWithMaskFunction::apply(x, threshold, alpha)[0];
+  return node;
 }
 
-std::tuple<at::Tensor, at::Tensor> trelu_with_mask_autograd(const at::Tensor& x, double threshold, double alpha) {
-  if (!records_grad(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu_with_mask(x, threshold, alpha);
+Pair trelu_with_mask_autograd(const at::Tensor& x, double threshold, double alpha) {
+  auto [out, mask] = below_autograd([&] { return trelu_with_mask(x, threshold, alpha); });
+  attach(masked_node("actops.trelu", x, mask, alpha), out);
+  const at::Tensor t_x = tangent_of(x);
+  if (t_x.defined()) {
+    set_tangent(out, detail::trelu_backward(t_x, mask, alpha));
   }
-  auto out = TreluWithMaskFunction::apply(x, threshold, alpha);
-  return {out[0], out[1]};
+  return {out, mask};
+}
+
+at::Tensor trelu_autograd(const at::Tensor& x, double threshold, double alpha) {
+  if (!needs_autograd(x)) {
+    return below_autograd([&] { return trelu(x, threshold, alpha); });
+  }
+  return std::get<0>(trelu_with_mask_autograd(x, threshold, alpha));
 }
 
 at::Tensor trelu_backward_autograd(const at::Tensor& grad, const at::Tensor& mask, double alpha) {
-  if (!records_grad(grad)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu_backward(grad, mask, alpha);
+  at::Tensor out = below_autograd([&] { return detail::trelu_backward(grad, mask, alpha); });
+  attach(masked_node("actops.trelu_backward", grad, mask, alpha), out);
+  const at::Tensor t_grad = tangent_of(grad);
+  if (t_grad.defined()) {
+    set_tangent(out, detail::trelu_backward(t_grad, mask, alpha));
   }
-  return TreluBackwardFunction::apply(grad, mask, alpha);
-}
-
-struct TreluLearnableBackward : torch::autograd::Function<TreluLearnableBackward> {
-  static variable_list forward(
-      AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double threshold) {
-    ctx->save_for_backward({grad, x, alpha});
-    ctx->saved_data["threshold"] = threshold;
-    at::AutoDispatchBelowADInplaceOrView guard;
-    auto [d_x, d_alpha] = actops::trelu_learnable_backward(grad, x, alpha, threshold);
-    return {d_x, d_alpha};
-  }
-  // (d_x, d_alpha) = (grad * where(m, 1, alpha), sum_to(grad * where(m, 0, x)))
-  static variable_list backward(AutogradContext* ctx, variable_list gg) {
-    const auto saved = ctx->get_saved_variables();
-    const at::Tensor& grad = saved[0];
-    const at::Tensor& x = saved[1];
-    const at::Tensor& alpha = saved[2];
-    const at::Tensor gg_x = or_zeros_like(gg[0], x);
-    const at::Tensor gg_alpha = or_zeros_like(gg[1], alpha);
-    const at::Tensor above = at::gt(x, ctx->saved_data["threshold"].toDouble());
-    const at::Tensor zero = at::zeros_like(x);
-    at::Tensor d_grad, d_x, d_alpha;
-    if (ctx->needs_input_grad(0)) {
-      d_grad = at::where(above, gg_x, gg_x * alpha + x * gg_alpha);
-    }
-    if (ctx->needs_input_grad(1)) {
-      d_x = at::where(above, zero, grad * gg_alpha);
-    }
-    if (ctx->needs_input_grad(2)) {
-      d_alpha = at::where(above, zero, grad * gg_x).sum_to_size(alpha.sizes());
-    }
-    return {d_grad, d_x, d_alpha, at::Tensor()};
-  }
-};
-
-struct TreluLearnableFunction : torch::autograd::Function<TreluLearnableFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& alpha, double threshold) {
-    ctx->save_for_backward({x, alpha});
-    ctx->saved_data["threshold"] = threshold;
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu(x, alpha, threshold);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    const auto saved = ctx->get_saved_variables();
-    auto [d_x, d_alpha] =
-        actops::trelu_learnable_backward(grad_out[0], saved[0], saved[1], ctx->saved_data["threshold"].toDouble());
-    return {d_x, d_alpha, at::Tensor()};
-  }
-};
-
-at::Tensor trelu_learnable_autograd(const at::Tensor& x, const at::Tensor& alpha, double threshold) {
-  if (!records_grad(x, alpha)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu(x, alpha, threshold);
-  }
-  return TreluLearnableFunction::apply(x, alpha, threshold);
-}
-
-std::tuple<at::Tensor, at::Tensor> trelu_learnable_backward_autograd(
-    const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double threshold) {
-  if (!records_grad(grad, x, alpha)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return actops::trelu_learnable_backward(grad, x, alpha, threshold);
-  }
-  auto out = TreluLearnableBackward::apply(grad, x, alpha, threshold);
-  return {out[0], out[1]};
+  return out;
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(actops, Autograd, m) {
-  m.impl("trelu", &trelu_autograd);
-  m.impl("trelu_with_mask", &trelu_with_mask_autograd);
-  m.impl("trelu_backward", &trelu_backward_autograd);
-  m.impl("trelu_learnable", &trelu_learnable_autograd);
-  m.impl("trelu_learnable_backward", &trelu_learnable_backward_autograd);
+void register_trelu_mask_autograd(torch::Library& m) {
+  register_kernel(m, "trelu", c10::DispatchKey::Autograd, &trelu_autograd);
+  register_kernel(m, "trelu_with_mask", c10::DispatchKey::Autograd, &trelu_with_mask_autograd);
+  register_kernel(m, "trelu_backward", c10::DispatchKey::Autograd, &trelu_backward_autograd);
 }
 
-}  // namespace actops::autograd
+}  // namespace actops

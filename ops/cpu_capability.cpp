@@ -1,5 +1,5 @@
 #include "actops/actops.h"
-#include "ops/cpu/kernel_stub.h"
+#include "ops/cpu/dispatch.h"
 
 namespace actops {
 

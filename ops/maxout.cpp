@@ -1,14 +1,16 @@
-// maxout: the C++ API and the CPU and Meta kernels. The forward keeps, per
+// maxout: the schemas and the CPU and Meta kernels. The forward keeps, per
 // group, the index of its first maximum in the smallest integer type that
 // holds `pieces` (uint8 up to 256), not the input. CPU loops:
 // ops/cpu/maxout_kernel.cpp; autograd: autograd/maxout.cpp.
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
-#include "actops/actops.h"
-#include "ops/elementwise.h"
+#include "ops/cpu/kernel_stubs.h"
+#include "ops/op_support.h"
+#include "ops/registration.h"
 
 namespace actops {
+namespace {
 
 at::ScalarType maxout_index_dtype(int64_t pieces) {
   if (pieces <= 256) {
@@ -22,8 +24,6 @@ at::ScalarType maxout_index_dtype(int64_t pieces) {
   }
   return at::kLong;
 }
-
-namespace {
 
 constexpr const char* kMaxout = "actops.maxout";
 constexpr const char* kWithIndices = "actops.maxout_with_indices";
@@ -68,7 +68,7 @@ Pair maxout_with_indices_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
   at::Tensor indices = at::empty(sizes, x.options().dtype(maxout_index_dtype(pieces)));
   if (out.numel() > 0) {
     const at::Tensor input = x.contiguous();
-    cpu::maxout_forward_stub(input, out, indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
+    cpu::maxout_forward_stub.select(kMaxout)(input, out, indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
   }
   return {out, indices};
 }
@@ -86,7 +86,7 @@ at::Tensor maxout_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
   at::Tensor out = at::empty(sizes, x.options());
   if (out.numel() > 0) {
     at::Tensor no_indices;
-    cpu::maxout_forward_stub(x.contiguous(), out, no_indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+    cpu::maxout_forward_stub.select(kMaxout)(x.contiguous(), out, no_indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
   }
   return out;
 }
@@ -117,7 +117,7 @@ at::Tensor maxout_backward_cpu(const at::Tensor& grad, const at::Tensor& indices
   if (grad_x.numel() > 0) {
     const at::Tensor g = grad.contiguous();
     const at::Tensor idx = indices.contiguous();
-    cpu::maxout_backward_stub(g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward)));
+    cpu::maxout_backward_stub.select(kBackward)(g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward)));
   }
   return grad_x;
 }
@@ -127,30 +127,17 @@ at::Tensor maxout_backward_meta(const at::Tensor& grad, const at::Tensor& indice
 
 }  // namespace
 
-at::Tensor maxout(const at::Tensor& x, int64_t pieces, int64_t dim) {
-  static const auto op = find_op<at::Tensor(const at::Tensor&, int64_t, int64_t)>("actops::maxout");
-  return op.call(x, pieces, dim);
-}
-Pair maxout_with_indices(const at::Tensor& x, int64_t pieces, int64_t dim) {
-  static const auto op = find_op<Pair(const at::Tensor&, int64_t, int64_t)>("actops::maxout_with_indices");
-  return op.call(x, pieces, dim);
-}
-at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
-  static const auto op =
-      find_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t)>("actops::maxout_backward");
-  return op.call(grad, indices, pieces, dim);
-}
-
-TORCH_LIBRARY_IMPL(actops, CPU, m) {
-  m.impl("maxout", &maxout_cpu);
-  m.impl("maxout_with_indices", &maxout_with_indices_cpu);
-  m.impl("maxout_backward", &maxout_backward_cpu);
-}
-
-TORCH_LIBRARY_IMPL(actops, Meta, m) {
-  m.impl("maxout", &maxout_meta);
-  m.impl("maxout_with_indices", &maxout_with_indices_meta);
-  m.impl("maxout_backward", &maxout_backward_meta);
+void define_maxout_ops(torch::Library& m) {
+  m.def("maxout(Tensor x, int pieces, int dim=1) -> Tensor", op_tags());
+  m.def("maxout_with_indices(Tensor x, int pieces, int dim=1) -> (Tensor out, Tensor indices)", op_tags());
+  m.def("maxout_backward(Tensor grad, Tensor indices, int pieces, int dim) -> Tensor", op_tags());
+  register_kernel(m, "maxout", c10::DispatchKey::CPU, &maxout_cpu);
+  register_kernel(m, "maxout_with_indices", c10::DispatchKey::CPU, &maxout_with_indices_cpu);
+  register_kernel(m, "maxout_backward", c10::DispatchKey::CPU, &maxout_backward_cpu);
+  register_kernel(m, "maxout", c10::DispatchKey::Meta, &maxout_meta);
+  register_kernel(m, "maxout_with_indices", c10::DispatchKey::Meta, &maxout_with_indices_meta);
+  register_kernel(m, "maxout_backward", c10::DispatchKey::Meta, &maxout_backward_meta);
+  register_maxout_autograd(m);
 }
 
 }  // namespace actops

@@ -1,15 +1,44 @@
 // actops: activation-function operators for PyTorch and LibTorch.
 //
 // Every function here calls the registered op through the PyTorch dispatcher,
-// so it runs the kernel for the tensor's device, records autograd when an
-// input requires grad, and is the same op that Python (torch.ops.actops.*)
-// and TorchScript see. Link the CMake target actops::actops.
+// so it runs the kernel for the tensor's device, records autograd (reverse and
+// forward mode) when an input needs it, and is the same op that Python
+// (torch.ops.actops.*) and TorchScript see. Link the CMake target
+// actops::actops.
+//
+// The functions are generated from the op table (actops/op_table.h), one row
+// per op:
+//
+//   at::Tensor mish(const at::Tensor& x);
+//       x tanh(softplus(x)), exact over the whole floating range
+//   at::Tensor relu2(const at::Tensor& x);
+//       relu(x)^2, the squared ReLU
+//   at::Tensor swish(const at::Tensor& x, double beta = 1.0);
+//       x sigmoid(beta x); beta = 1 is SiLU
+//   at::Tensor gelu(const at::Tensor& x, c10::string_view approximate = "none");
+//       x Phi(x): "none" (erf, exact) or "tanh", as torch.nn.functional.gelu
+//   at::Tensor swish(const at::Tensor& x, const at::Tensor& beta);
+//       learnable beta, broadcast to x (one value or one per channel)
+//   at::Tensor trelu(const at::Tensor& x, double threshold, const at::Tensor& alpha);
+//       learnable alpha, as the fixed-alpha trelu below
+//   at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
+//       swish(gate) * up, broadcasting as torch.mul
+//   at::Tensor swiglu(const at::Tensor& x, int64_t dim);
+//       the same on the [gate | up] halves of x along dim, read in place
+//
+// Floating dtypes only (float32, float64, bfloat16, float16); any shape and
+// layout. Tensor operands of one op follow torch's type promotion, as
+// torch.mul does. The backward ops (differentiable again) are in
+// actops::detail.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/util/string_view.h>
 
 #include <tuple>
+
+#include "actops/op_table.h"
 
 #if defined(__GNUC__)
 #define ACTOPS_API __attribute__((visibility("default")))
@@ -19,71 +48,128 @@
 
 namespace actops {
 
-// mish(x) = x * tanh(softplus(x)), element-wise. Floating dtypes only
-// (float32, float64, bfloat16, float16); any shape and layout.
-ACTOPS_API at::Tensor mish(const at::Tensor& x);
+namespace detail {
 
-// grad * mish'(x): the backward of mish, itself differentiable.
-ACTOPS_API at::Tensor mish_backward(const at::Tensor& grad, const at::Tensor& x);
+// The dispatcher's argument type for a C++ argument: tensors by reference.
+template <typename T>
+struct dispatch_arg {
+  using type = T;
+};
+template <>
+struct dispatch_arg<at::Tensor> {
+  using type = const at::Tensor&;
+};
 
-// grad * mish''(x): used by the double backward of mish.
-ACTOPS_API at::Tensor mish_double_backward(const at::Tensor& grad, const at::Tensor& x);
+// Calls "actops::<name>" with `args`, the handle looked up once per call site.
+template <typename Ret, typename... Args>
+Ret call(const c10::OperatorHandle& op, const Args&... args) {
+  return op.typed<Ret(typename dispatch_arg<Args>::type...)>().call(args...);
+}
+ACTOPS_API c10::OperatorHandle find_op(const char* name);
 
-// gelu(x) = x * Phi(x); approximate "none" (erf, exact) or "tanh":
-// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as torch.nn.functional.gelu.
-ACTOPS_API at::Tensor gelu(const at::Tensor& x, c10::string_view approximate = "none");
-ACTOPS_API at::Tensor gelu_backward(const at::Tensor& grad, const at::Tensor& x, c10::string_view approximate = "none");
-ACTOPS_API at::Tensor gelu_double_backward(
-    const at::Tensor& grad, const at::Tensor& x, c10::string_view approximate = "none");
+}  // namespace detail
 
-// swish(x; beta) = x * sigmoid(beta x); beta = 1 is SiLU.
-// Fixed beta: no work is done for a beta gradient.
-ACTOPS_API at::Tensor swish(const at::Tensor& x, double beta = 1.0);
-ACTOPS_API at::Tensor swish_backward(const at::Tensor& grad, const at::Tensor& x, double beta = 1.0);
-ACTOPS_API at::Tensor swish_double_backward(const at::Tensor& grad, const at::Tensor& x, double beta = 1.0);
-// Tensor beta (learnable): broadcastable to x (one value, or one per channel
-// shaped to broadcast); gradients flow to x and beta (reduced to its shape).
-ACTOPS_API at::Tensor swish(const at::Tensor& x, const at::Tensor& beta);
-ACTOPS_API std::tuple<at::Tensor, at::Tensor> swish_learnable_backward(
-    const at::Tensor& grad, const at::Tensor& x, const at::Tensor& beta);
-ACTOPS_API std::tuple<at::Tensor, at::Tensor, at::Tensor> swish_learnable_double_backward(
-    const at::Tensor& gg_x, const at::Tensor& gg_beta, const at::Tensor& grad, const at::Tensor& x,
-    const at::Tensor& beta);
+#define ACTOPS_OP_CALL(ret, op_name, ...)                                         \
+  static const c10::OperatorHandle op = ::actops::detail::find_op(op_name);    \
+  return ::actops::detail::call<ret>(op, __VA_ARGS__)
 
+using TensorPair = std::tuple<at::Tensor, at::Tensor>;
+using TensorTriple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+
+// ---- unary ops: f(x), grad * f'(x), grad * f''(x) ----
+#define ACTOPS_DECLARE_UNARY(name, Math, params, args, schema)                                        \
+  inline at::Tensor name(const at::Tensor& x ACTOPS_UNPAREN(params)) {                                \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, x ACTOPS_UNPAREN(args));                             \
+  }                                                                                                   \
+  namespace detail {                                                                                  \
+  inline at::Tensor name##_backward(const at::Tensor& grad, const at::Tensor& x ACTOPS_UNPAREN(params)) { \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_backward", grad, x ACTOPS_UNPAREN(args));           \
+  }                                                                                                   \
+  inline at::Tensor name##_double_backward(                                                           \
+      const at::Tensor& grad, const at::Tensor& x ACTOPS_UNPAREN(params)) {                           \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_double_backward", grad, x ACTOPS_UNPAREN(args));    \
+  }                                                                                                   \
+  }
+ACTOPS_UNARY_OPS(ACTOPS_DECLARE_UNARY)
+#undef ACTOPS_DECLARE_UNARY
+
+// ---- two-tensor ops: the backward gives both gradients, each reduced to its
+// input's shape and dtype; the double backward (grad_grad, grad_a, grad_b) ----
+#define ACTOPS_DECLARE_BINARY_DETAIL(name, a, b, params, args)                                         \
+  namespace detail {                                                                                   \
+  inline TensorPair name##_backward(                                                                   \
+      const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b ACTOPS_UNPAREN(params)) {       \
+    ACTOPS_OP_CALL(TensorPair, "actops::" #name "_backward", grad, a, b ACTOPS_UNPAREN(args));         \
+  }                                                                                                    \
+  inline TensorTriple name##_double_backward(                                                          \
+      const at::Tensor& gg_##a, const at::Tensor& gg_##b, const at::Tensor& grad, const at::Tensor& a, \
+      const at::Tensor& b ACTOPS_UNPAREN(params)) {                                                    \
+    ACTOPS_OP_CALL(                                                                                    \
+        TensorTriple, "actops::" #name "_double_backward", gg_##a, gg_##b, grad, a, b ACTOPS_UNPAREN(args)); \
+  }                                                                                                    \
+  }
+
+#define ACTOPS_DECLARE_PARAMETRIC(name, public_name, Math, p, params, args, schema)                    \
+  inline at::Tensor public_name(const at::Tensor& x ACTOPS_UNPAREN(params), const at::Tensor& p) {     \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, x, p ACTOPS_UNPAREN(args));                           \
+  }                                                                                                    \
+  ACTOPS_DECLARE_BINARY_DETAIL(name, x, p, params, args)
+ACTOPS_PARAMETRIC_OPS(ACTOPS_DECLARE_PARAMETRIC)
+#undef ACTOPS_DECLARE_PARAMETRIC
+
+#define ACTOPS_DECLARE_GATED(name, Math, params, args, schema)                                         \
+  inline at::Tensor name(const at::Tensor& gate, const at::Tensor& up ACTOPS_UNPAREN(params)) {        \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, gate, up ACTOPS_UNPAREN(args));                       \
+  }                                                                                                    \
+  inline at::Tensor name(const at::Tensor& x, int64_t dim ACTOPS_UNPAREN(params)) {                    \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed", x, dim ACTOPS_UNPAREN(args));               \
+  }                                                                                                    \
+  ACTOPS_DECLARE_BINARY_DETAIL(name, gate, up, params, args)                                           \
+  namespace detail {                                                                                   \
+  inline at::Tensor name##_packed_backward(                                                            \
+      const at::Tensor& grad, const at::Tensor& x, int64_t dim ACTOPS_UNPAREN(params)) {               \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed_backward", grad, x, dim ACTOPS_UNPAREN(args)); \
+  }                                                                                                    \
+  }
+ACTOPS_GATED_OPS(ACTOPS_DECLARE_GATED)
+#undef ACTOPS_DECLARE_GATED
+#undef ACTOPS_DECLARE_BINARY_DETAIL
+
+// ---- trelu with a fixed alpha: the backward keeps a 1-byte mask, not x ----
 // trelu(x; threshold, alpha) = x where x > threshold, alpha * x elsewhere.
-// Fixed alpha: the backward keeps a 1-byte mask, not x.
-ACTOPS_API at::Tensor trelu(const at::Tensor& x, double threshold = 1.0, double alpha = 0.0);
-ACTOPS_API std::tuple<at::Tensor, at::Tensor> trelu_with_mask(
-    const at::Tensor& x, double threshold = 1.0, double alpha = 0.0);
-ACTOPS_API at::Tensor trelu_backward(const at::Tensor& grad, const at::Tensor& mask, double alpha = 0.0);
-// Tensor alpha (learnable), broadcastable to x like swish's beta.
-ACTOPS_API at::Tensor trelu(const at::Tensor& x, const at::Tensor& alpha, double threshold = 1.0);
-ACTOPS_API std::tuple<at::Tensor, at::Tensor> trelu_learnable_backward(
-    const at::Tensor& grad, const at::Tensor& x, const at::Tensor& alpha, double threshold = 1.0);
+inline at::Tensor trelu(const at::Tensor& x, double threshold = 1.0, double alpha = 0.0) {
+  ACTOPS_OP_CALL(at::Tensor, "actops::trelu", x, threshold, alpha);
+}
+// The output and the mask x > threshold, in one pass.
+inline TensorPair trelu_with_mask(const at::Tensor& x, double threshold = 1.0, double alpha = 0.0) {
+  ACTOPS_OP_CALL(TensorPair, "actops::trelu_with_mask", x, threshold, alpha);
+}
+namespace detail {
+inline at::Tensor trelu_backward(const at::Tensor& grad, const at::Tensor& mask, double alpha) {
+  ACTOPS_OP_CALL(at::Tensor, "actops::trelu_backward", grad, mask, alpha);
+}
+}  // namespace detail
 
-// swiglu(gate, up) = swish(gate) * up, gate and up broadcast as torch.mul;
-// gradients are reduced back to each input's shape.
-ACTOPS_API at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
-ACTOPS_API std::tuple<at::Tensor, at::Tensor> swiglu_backward(
-    const at::Tensor& grad, const at::Tensor& gate, const at::Tensor& up);
-ACTOPS_API std::tuple<at::Tensor, at::Tensor, at::Tensor> swiglu_double_backward(
-    const at::Tensor& gg_gate, const at::Tensor& gg_up, const at::Tensor& grad, const at::Tensor& gate,
-    const at::Tensor& up);
-// Packed layout: x holds [gate | up] halves along dim (as a fused gate-and-up
-// projection writes them); the output has half its size there. The halves
-// are read in place.
-ACTOPS_API at::Tensor swiglu(const at::Tensor& x, int64_t dim);
-ACTOPS_API at::Tensor swiglu_packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim = -1);
-
+// ---- maxout ----
 // maxout(x, pieces, dim): the size C*pieces of dim split into C groups of
 // `pieces` consecutive elements, each giving its maximum; equals
 // x.unflatten(dim, {C, pieces}).amax(dim + 1). The backward sends each group's
 // gradient to its first maximum.
-ACTOPS_API at::Tensor maxout(const at::Tensor& x, int64_t pieces, int64_t dim = 1);
+inline at::Tensor maxout(const at::Tensor& x, int64_t pieces, int64_t dim = 1) {
+  ACTOPS_OP_CALL(at::Tensor, "actops::maxout", x, pieces, dim);
+}
 // The output and the index of each group's first maximum, in the smallest
 // integer dtype that holds pieces (uint8 up to 256 pieces).
-ACTOPS_API std::tuple<at::Tensor, at::Tensor> maxout_with_indices(const at::Tensor& x, int64_t pieces, int64_t dim = 1);
-ACTOPS_API at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim = 1);
+inline TensorPair maxout_with_indices(const at::Tensor& x, int64_t pieces, int64_t dim = 1) {
+  ACTOPS_OP_CALL(TensorPair, "actops::maxout_with_indices", x, pieces, dim);
+}
+namespace detail {
+inline at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+  ACTOPS_OP_CALL(at::Tensor, "actops::maxout_backward", grad, indices, pieces, dim);
+}
+}  // namespace detail
+
+#undef ACTOPS_OP_CALL
 
 // The CPU instruction set the kernels run with on this machine
 // ("AVX512", "AVX2" or "DEFAULT").

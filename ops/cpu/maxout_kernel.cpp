@@ -1,4 +1,4 @@
-// Compiled once per instruction set (see ops/cpu/kernel_stub.h); the plain
+// Compiled once per instruction set (see ops/cpu/dispatch.h); the plain
 // loops below are vectorized by the compiler for each set.
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "ops/cpu/elementwise.h"
-#include "ops/cpu/kernels.h"
+#include "ops/cpu/loops.h"
+#include "ops/cpu/kernel_stubs.h"
 
 namespace actops::cpu {
 inline namespace CPU_CAPABILITY {

@@ -40,6 +40,17 @@ C10_HOST_DEVICE inline T c(double v) {
   return T(static_cast<scalar_of_t<T>>(v));
 }
 
+// Builds an op's math struct from the op's scalar arguments (after `op`, its
+// name for errors): aggregate initialization unless specialized (gelu parses
+// its `approximate` string).
+template <typename Math>
+struct Maker {
+  template <typename... Args>
+  static Math make(const char* /*op*/, const Args&... args) {
+    return Math{args...};
+  }
+};
+
 template <typename T>
 C10_HOST_DEVICE inline T where(bool cond, T a, T b) {
   return cond ? a : b;
@@ -133,6 +144,18 @@ C10_HOST_DEVICE inline SigmoidParts<T> sigmoid_parts(T z) {
   const auto positive = z >= c<T>(0);
   return {where(positive, r, e * r), e * r * r, where(positive, e - c<T>(1), c<T>(1) - e) * r};
 }
+// The derivatives of a function f(a, b) of two tensors (x and a parameter,
+// or a gate and an up projection): the backward and double backward of every
+// two-tensor op are written with these alone (ops/cpu/binary_kernel.h).
+template <typename T>
+struct Gradient2 {
+  T a, b;  // df/da, df/db
+};
+template <typename T>
+struct Hessian2 {
+  T aa, ab, bb;  // d2f/da2, d2f/da db, d2f/db2
+};
+
 template <typename T>
 C10_HOST_DEVICE inline T sigmoid(T z) {
   const T e = exp(c<T>(0) - abs(z));

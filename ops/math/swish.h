@@ -45,9 +45,9 @@ C10_HOST_DEVICE inline SwishSecondGradients<T> swish_second_gradients(T x, T bet
   return {beta * p.k * shape, xk * shape, xf * (xf * (xk * p.o))};
 }
 
-// swish with a fixed beta, as an element-wise activation.
+// swish with a fixed beta, as an element-wise activation (and a gate).
 struct Swish {
-  double beta;
+  double beta = 1.0;
 
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
@@ -60,6 +60,24 @@ struct Swish {
   template <typename T>
   C10_HOST_DEVICE T second_derivative(T x) const {
     return swish_second_gradients(x, c<T>(beta)).xx;
+  }
+};
+
+// swish with a tensor beta: f(x, beta), a = x, b = beta.
+struct SwishLearnable {
+  template <typename T>
+  C10_HOST_DEVICE T value(T x, T beta) const {
+    return swish_value(x, beta);
+  }
+  template <typename T>
+  C10_HOST_DEVICE Gradient2<T> gradients(T x, T beta) const {
+    const auto d = swish_gradients(x, beta);
+    return {d.x, d.beta};
+  }
+  template <typename T>
+  C10_HOST_DEVICE Hessian2<T> second_gradients(T x, T beta) const {
+    const auto d = swish_second_gradients(x, beta);
+    return {d.xx, d.xbeta, d.betabeta};
   }
 };
 

@@ -1,6 +1,7 @@
 // trelu(x; theta, alpha) = x where x > theta, alpha x where x <= theta.
-// Piecewise linear: f_x = 1 or alpha, f_alpha = 0 or x, every second
-// derivative in x is 0 (away from the jump at theta).
+// Piecewise linear: f_x = 1 or alpha, f_alpha = 0 or x, f_x,alpha = 0 or 1,
+// every other second derivative 0 (away from the jump at theta, where the
+// derivative is taken from the left).
 #pragma once
 
 #include "ops/math/common.h"
@@ -13,22 +14,44 @@ C10_HOST_DEVICE inline T trelu_value(T x, T threshold, T alpha) {
   return where(x > threshold, x, alpha * x);
 }
 
+// f'(x) given whether x is above the threshold (all that the fixed-alpha
+// backward keeps: a 1-byte mask).
+template <typename T>
+C10_HOST_DEVICE inline T trelu_masked_derivative(bool above, T alpha) {
+  return above ? T(1) : alpha;
+}
+
 // Fixed threshold and alpha, as an element-wise activation.
 struct TRelu {
-  double threshold;
-  double alpha;
+  double threshold = 1.0;
+  double alpha = 0.0;
 
+  template <typename T>
+  C10_HOST_DEVICE bool above(T x) const {
+    return x > static_cast<T>(threshold);
+  }
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
     return trelu_value(x, c<T>(threshold), c<T>(alpha));
   }
+};
+
+// Tensor alpha: f(x, alpha), a = x, b = alpha.
+struct TReluLearnable {
+  double threshold = 1.0;
+
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
-    return where(x > c<T>(threshold), c<T>(1), c<T>(alpha));
+  C10_HOST_DEVICE T value(T x, T alpha) const {
+    return trelu_value(x, c<T>(threshold), alpha);
   }
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T /*x*/) const {
-    return c<T>(0);
+  C10_HOST_DEVICE Gradient2<T> gradients(T x, T alpha) const {
+    const auto above = x > c<T>(threshold);
+    return {where(above, c<T>(1), alpha), where(above, c<T>(0), x)};
+  }
+  template <typename T>
+  C10_HOST_DEVICE Hessian2<T> second_gradients(T x, T /*alpha*/) const {
+    return {c<T>(0), where(x > c<T>(threshold), c<T>(0), c<T>(1)), c<T>(0)};
   }
 };
 

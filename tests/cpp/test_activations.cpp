@@ -112,7 +112,7 @@ TEST(Activations, LearnableParameterGradients) {
   const auto per_channel = torch::tensor({0.8, 1.3, -0.4}, torch::kFloat64).view({3, 1});
   const auto single = torch::tensor(1.1, torch::kFloat64);
   auto swish = [](const torch::Tensor& x, const torch::Tensor& beta) { return actops::swish(x, beta); };
-  auto trelu = [](const torch::Tensor& x, const torch::Tensor& alpha) { return actops::trelu(x, alpha, 0.5); };
+  auto trelu = [](const torch::Tensor& x, const torch::Tensor& alpha) { return actops::trelu(x, 0.5, alpha); };
   expect_parameter_gradient("swish per channel", swish, per_channel);
   expect_parameter_gradient("swish single", swish, single);
   expect_parameter_gradient("trelu per channel", trelu, per_channel * 0.1);
@@ -147,7 +147,7 @@ TEST(Activations, BadInputIsAClearError) {
   expect_error_containing([] { actops::swish(torch::arange(3)); }, {"actops.swish", "int64"});
   expect_error_containing([&] { actops::swish(x, torch::ones({4})); }, {"actops.swish_learnable", "beta", "[4]", "broadcast"});
   expect_error_containing(
-      [&] { actops::trelu(x, torch::ones({1}, torch::kFloat64)); }, {"actops.trelu_learnable", "alpha", "float64"});
+      [&] { actops::trelu(x, 1.0, torch::ones({1}, torch::kInt32)); }, {"actops.trelu_learnable", "alpha", "int32"});
   expect_error_containing([] { actops::trelu(torch::ones({2}, torch::kBool)); }, {"actops.trelu", "bool"});
 }
 

@@ -41,7 +41,7 @@ TEST(Swiglu, SecondDerivativeMatchesCentralDifferences) {
   const auto gg = torch::autograd::grad({g.sum()}, {gate})[0];
   const double h = 1e-5;
   auto first = [&](const torch::Tensor& at) {
-    return std::get<0>(actops::swiglu_backward(torch::ones_like(at), at, up));
+    return std::get<0>(actops::detail::swiglu_backward(torch::ones_like(at), at, up));
   };
   const auto numeric = (first(gate.detach() + h) - first(gate.detach() - h)) / (2 * h);
   EXPECT_TRUE(torch::allclose(gg, numeric, 1e-6, 1e-8)) << (gg - numeric).abs().max();

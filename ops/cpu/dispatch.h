@@ -1,15 +1,14 @@
 // Run-time choice among CPU kernels compiled once per instruction set.
 //
-// Each ops/cpu/<op>_kernel.cpp is compiled for DEFAULT, AVX2 and AVX512
-// (CMakeLists.txt, ACTOPS_CPU_CAPABILITIES) and registers its function in the
-// slot of its instruction set; a call picks the widest slot the CPU supports,
-// as ATen reports it (which honours ATEN_CPU_CAPABILITY=default|avx2|avx512,
-// so every path can be tested on one machine).
+// The kernel files in ops/cpu/ are compiled for DEFAULT, AVX2 and AVX512
+// (CMakeLists.txt, ACTOPS_CPU_CAPABILITIES) and each puts its functions in the
+// slot of its instruction set of a KernelStub; a call picks the widest slot
+// the CPU supports, as ATen reports it (which honours
+// ATEN_CPU_CAPABILITY=default|avx2|avx512, so every path can be tested on one
+// machine).
 #pragma once
 
 #include <c10/util/Exception.h>
-
-#include <utility>
 
 namespace actops::cpu {
 
@@ -20,23 +19,21 @@ inline constexpr int kNumIsa = 3;
 Isa runtime_isa();
 const char* isa_name(Isa isa);
 
+// One function pointer per instruction set; constant-initialized to null, so
+// the kernel files can fill it during their own static initialization, in
+// any order.
 template <typename Fn>
 struct KernelStub {
-  Fn table[kNumIsa];  // constant-initialized to null; filled at load time
-  const char* op;
+  Fn table[kNumIsa];
 
-  Fn select() const {
+  // The kernel for this CPU; `op` names the op in the error if none was built.
+  Fn select(const char* op) const {
     for (int i = static_cast<int>(runtime_isa()); i >= 0; --i) {
       if (table[i] != nullptr) {
         return table[i];
       }
     }
     TORCH_CHECK(false, op, ": no CPU kernel was compiled into libactops");
-  }
-
-  template <typename... Args>
-  void operator()(Args&&... args) const {
-    select()(std::forward<Args>(args)...);
   }
 };
 

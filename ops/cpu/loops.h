@@ -1,4 +1,4 @@
-// The CPU loops shared by every element-wise activation: TensorIterator for
+// The CPU loops shared by the element-wise and two-tensor ops: TensorIterator for
 // shapes, strides and threads, one scalar and one Vectorized lambda built from
 // the same formula. bfloat16 and float16 are widened to float, computed, and
 // rounded once. Included only by per-instruction-set kernel files.
@@ -13,7 +13,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "ops/cpu/kernels.h"
+#include "ops/cpu/kernel_stubs.h"
 #include "ops/math/common.h"
 
 namespace actops::cpu {
@@ -62,7 +62,7 @@ void map_value(at::TensorIteratorBase& iter, const char* op, const F& f) {
 
 // out = grad * f(x), with grad and x of one dtype.
 template <typename F>
-void map_gradient(at::TensorIteratorBase& iter, const char* op, const F& f) {
+void map_scaled(at::TensorIteratorBase& iter, const char* op, const F& f) {
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
         using scalar_t = decltype(tag);
         using Vec = at::vec::Vectorized<scalar_t>;
@@ -172,38 +172,6 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
       }
     });
   });
-}
-
-// map_multi for a gradient pass whose last output is a parameter's gradient:
-// summed in the kernel when the parameter is a single value
-// (params.parameter_gradient set), else written per element.
-template <int NOut, int NIn, typename F>
-void map_gradients(at::TensorIteratorBase& iter, const char* op, const Params& params, const F& f) {
-  if (params.parameter_gradient != nullptr) {
-    map_multi<NOut, NIn, true>(iter, op, f, params.parameter_gradient);
-  } else {
-    map_multi<NOut, NIn>(iter, op, f);
-  }
-}
-
-// The kernel of an element-wise activation whose parameters are fixed
-// numbers: `Op` (from ops/math/) provides forward, derivative and
-// second_derivative.
-template <typename Op>
-void activation_kernel(at::TensorIteratorBase& iter, Pass pass, const char* name, const Op& op) {
-  switch (pass) {
-    case Pass::Value:
-      map_value(iter, name, [op](auto x) { return op.forward(x); });
-      return;
-    case Pass::First:
-      map_gradient(iter, name, [op](auto x) { return op.derivative(x); });
-      return;
-    case Pass::Second:
-      map_gradient(iter, name, [op](auto x) { return op.second_derivative(x); });
-      return;
-    default:
-      TORCH_CHECK(false, name, ": unsupported kernel pass ", static_cast<int>(pass));
-  }
 }
 
 }  // namespace CPU_CAPABILITY

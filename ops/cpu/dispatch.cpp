@@ -1,4 +1,4 @@
-#include "ops/cpu/kernel_stub.h"
+#include "ops/cpu/dispatch.h"
 
 #include <ATen/Version.h>
 

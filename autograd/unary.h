@@ -1,0 +1,176 @@
+// Autograd of a unary op f (every unary row of the op table), reverse and
+// forward mode. `Op` provides the dispatcher calls and names:
+//   Op::forward(x, args), Op::backward(grad, x, args) = grad f'(x),
+//   Op::double_backward(grad, x, args) = grad f''(x), with args a tuple of
+//   the op's scalar arguments; Op::name() / backward_name() /
+//   double_backward_name(), "actops.<op>..." for nodes and errors.
+// The forward saves x only; f' and f'' are recomputed from it.
+//   tangents:  f: f'(x) t_x            backward: t_grad f' + grad f'' t_x
+//              double_backward: t_grad f'' (a tangent of x would need f''')
+#pragma once
+
+#include <ATen/ops/mul.h>
+
+#include <string>
+#include <tuple>
+
+#include "autograd/node.h"
+
+namespace actops::autograd {
+
+// The owning form of a scalar argument, kept in a node after the call.
+template <typename T>
+struct owned {
+  using type = T;
+};
+template <>
+struct owned<c10::string_view> {
+  using type = std::string;
+};
+template <typename T>
+const T& own(const T& v) {
+  return v;
+}
+inline std::string own(c10::string_view v) {
+  return std::string(v.data(), v.size());
+}
+template <typename Tuple>
+struct owned_tuple;
+template <typename... A>
+struct owned_tuple<std::tuple<A...>> {
+  using type = std::tuple<typename owned<A>::type...>;
+};
+
+template <typename Op, typename Args = typename Op::args_t>
+struct UnaryAutograd;
+
+template <typename Op, typename... A>
+struct UnaryAutograd<Op, std::tuple<A...>> {
+  using Stored = typename owned_tuple<std::tuple<A...>>::type;
+
+  struct ForwardNode : NamedNode {
+    SavedVariable x;
+    Stored args;
+    variable_list apply(variable_list&& grads) override {
+      if (!grads[0].defined()) {
+        return {at::Tensor()};
+      }
+      return {Op::backward(grads[0], x.unpack(), args)};
+    }
+    void release_variables() override {
+      x.reset_data();
+    }
+  };
+
+  struct BackwardNode : NamedNode {
+    SavedVariable grad, x;
+    Stored args;
+    variable_list apply(variable_list&& gg) override {
+      variable_list out(2);
+      if (!gg[0].defined()) {
+        return out;
+      }
+      const at::Tensor xv = x.unpack();
+      if (task_should_compute_output(0)) {
+        out[0] = Op::backward(gg[0], xv, args);
+      }
+      if (task_should_compute_output(1)) {
+        out[1] = Op::double_backward(at::mul(gg[0], grad.unpack()), xv, args);
+      }
+      return out;
+    }
+    void release_variables() override {
+      grad.reset_data();
+      x.reset_data();
+    }
+  };
+
+  struct DoubleBackwardNode : NamedNode {
+    SavedVariable x;
+    Stored args;
+    variable_list apply(variable_list&& gg) override {
+      if (task_should_compute_output(1)) {
+        refuse_third_order(Op::double_backward_name(), "backward");
+      }
+      variable_list out(2);
+      if (gg[0].defined() && task_should_compute_output(0)) {
+        out[0] = Op::double_backward(gg[0], x.unpack(), args);
+      }
+      return out;
+    }
+    void release_variables() override {
+      x.reset_data();
+    }
+  };
+
+  static at::Tensor forward(const at::Tensor& x, A... a) {
+    const auto args = std::forward_as_tuple(a...);
+    if (!needs_autograd(x)) {
+      return below_autograd([&] { return Op::forward(x, args); });
+    }
+    auto node = node_for<ForwardNode>(x);
+    if (node) {
+      node->op = Op::name();
+      node->x = SavedVariable(x, false);
+      node->args = Stored(own(a)...);
+    }
+    at::Tensor out = below_autograd([&] { return Op::forward(x, args); });
+    attach(node, out);
+    const at::Tensor t_x = tangent_of(x);
+    if (t_x.defined()) {
+      set_tangent(out, Op::backward(t_x, primal_of(x), args));
+    }
+    return out;
+  }
+
+  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    const auto args = std::forward_as_tuple(a...);
+    if (!needs_autograd(grad, x)) {
+      return below_autograd([&] { return Op::backward(grad, x, args); });
+    }
+    auto node = node_for<BackwardNode>(grad, x);
+    if (node) {
+      node->op = Op::backward_name();
+      node->grad = SavedVariable(grad, false);
+      node->x = SavedVariable(x, false);
+      node->args = Stored(own(a)...);
+    }
+    at::Tensor out = below_autograd([&] { return Op::backward(grad, x, args); });
+    attach(node, out);
+    if (any_tangent(grad, x)) {
+      const at::Tensor t_grad = tangent_of(grad);
+      const at::Tensor t_x = tangent_of(x);
+      const at::Tensor x_p = primal_of(x);
+      set_tangent(
+          out, add_defined(
+                   t_grad.defined() ? Op::backward(t_grad, x_p, args) : at::Tensor(),
+                   t_x.defined() ? Op::double_backward(at::mul(primal_of(grad), t_x), x_p, args) : at::Tensor()));
+    }
+    return out;
+  }
+
+  static at::Tensor double_backward(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    const auto args = std::forward_as_tuple(a...);
+    if (!needs_autograd(grad, x)) {
+      return below_autograd([&] { return Op::double_backward(grad, x, args); });
+    }
+    auto node = node_for<DoubleBackwardNode>(grad, x);
+    if (node) {
+      node->op = Op::double_backward_name();
+      node->x = SavedVariable(x, false);
+      node->args = Stored(own(a)...);
+    }
+    at::Tensor out = below_autograd([&] { return Op::double_backward(grad, x, args); });
+    attach(node, out);
+    if (tangent_of(x).defined()) {
+      refuse_third_order(Op::double_backward_name(), "forward mode");
+    }
+    const at::Tensor t_grad = tangent_of(grad);
+    if (t_grad.defined()) {
+      set_tangent(out, Op::double_backward(t_grad, primal_of(x), args));
+    }
+    return out;
+  }
+};
+
+}  // namespace actops::autograd

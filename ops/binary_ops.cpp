@@ -1,0 +1,377 @@
+// The two-tensor ops of the op table, f(a, b): parametric rows (x and a
+// tensor parameter that broadcasts to x) and gated rows (gate and up,
+// broadcasting both ways, plus the packed layout). Schemas, CPU and Meta
+// kernels, autograd and the dispatcher calls the autograd makes, from one
+// template per row. The two tensors follow torch's type promotion (as
+// torch.mul does): computed in the promoted dtype, each gradient returned in
+// its input's dtype.
+#include <ATen/ExpandUtils.h>
+#include <ATen/TensorIterator.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/result_type.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "autograd/binary.h"
+#include "ops/cpu/kernel_stubs.h"
+#include "ops/math/all.h"
+#include "ops/op_support.h"
+#include "ops/registration.h"
+#include "ops/rows.h"
+
+namespace actops {
+namespace {
+
+using cpu::Pass;
+using Pair = std::tuple<at::Tensor, at::Tensor>;
+using Triple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+
+// The shape a and b broadcast to, or an error naming the op and both tensors.
+c10::SymDimVector broadcast_shape(
+    const at::Tensor& a, const at::Tensor& b, const char* op, const char* a_name, const char* b_name) {
+  const auto sa = a.sym_sizes();
+  const auto sb = b.sym_sizes();
+  const size_t n = std::max(sa.size(), sb.size());
+  c10::SymDimVector shape(n);
+  for (size_t i = 0; i < n; ++i) {
+    const c10::SymInt da = i < n - sa.size() ? c10::SymInt(1) : sa[i - (n - sa.size())];
+    const c10::SymInt db = i < n - sb.size() ? c10::SymInt(1) : sb[i - (n - sb.size())];
+    TORCH_CHECK(
+        da == 1 || db == 1 || da == db, op, ": ", a_name, " of shape ", sa, " and ", b_name, " of shape ", sb,
+        " do not broadcast");
+    shape[i] = da == 1 ? db : da;
+  }
+  return shape;
+}
+
+// A gradient pass with several outputs in one sweep: `inputs` in (each of
+// `like`'s shape or broadcast to it), one `like`-shaped output per entry of
+// `shapes_of`, each then summed to that tensor's shape and cast to its dtype.
+// A single-valued last entry gets its gradient summed by the kernel, with no
+// full-size temporary.
+template <typename Row>
+std::vector<at::Tensor> gradients_cpu(
+    const char* op, Pass pass, const typename Row::args_t& args, at::TensorList inputs, const at::Tensor& like,
+    at::TensorList shapes_of) {
+  const at::Tensor& last = shapes_of.back();
+  const bool sum_in_kernel = last.numel() == 1 && like.numel() > 1;
+  const size_t n_stored = shapes_of.size() - (sum_in_kernel ? 1 : 0);
+  std::vector<at::Tensor> outputs;
+  at::TensorIteratorConfig config;
+  for (size_t k = 0; k < n_stored; ++k) {
+    outputs.push_back(empty_like_preserving(like));
+    config.add_output(outputs.back());
+  }
+  for (const auto& input : inputs) {
+    config.add_const_input(input);
+  }
+  auto iter = config.build();
+  double total = 0.0;
+  cpu::binary_stub<Row>.select(op)(iter, pass, args, sum_in_kernel ? &total : nullptr);
+  for (size_t k = 0; k < n_stored; ++k) {
+    outputs[k] = outputs[k].sum_to_size_symint(shapes_of[k].sym_sizes()).to(shapes_of[k].scalar_type());
+  }
+  if (sum_in_kernel) {
+    outputs.push_back(at::full(last.sizes(), total, last.options()));
+  }
+  return outputs;
+}
+
+std::vector<at::Tensor> gradients_meta(const at::Tensor& like, at::TensorList shapes_of) {
+  std::vector<at::Tensor> outputs;
+  for (const auto& target : shapes_of) {
+    outputs.push_back(at::empty_symint(target.sym_sizes(), like.options().dtype(target.scalar_type())));
+  }
+  return outputs;
+}
+
+template <typename Row, typename Math, typename Args = typename Row::args_t>
+struct BinaryOp;
+
+template <typename Row, typename Math, typename... A>
+struct BinaryOp<Row, Math, std::tuple<A...>> {
+  using args_t = std::tuple<A...>;
+  static constexpr bool kGated = Row::kind == rows::Kind::Gated;
+
+  static std::string suffixed(const char* suffix) {
+    return std::string(Row::qualified_name) + suffix;
+  }
+  static const char* name() {
+    return Row::qualified_name;
+  }
+  static const char* backward_name() {
+    static const std::string s = suffixed("_backward");
+    return s.c_str();
+  }
+  static const char* double_backward_name() {
+    static const std::string s = suffixed("_double_backward");
+    return s.c_str();
+  }
+  static const char* packed_name() {
+    static const std::string s = suffixed("_packed");
+    return s.c_str();
+  }
+  static const char* packed_backward_name() {
+    static const std::string s = suffixed("_packed_backward");
+    return s.c_str();
+  }
+
+  // ---- dispatcher calls (used by the autograd) ----
+  template <typename Tuple>
+  static at::Tensor forward(const at::Tensor& a, const at::Tensor& b, const Tuple& args) {
+    static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, A...)>(Row::name);
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, a, b);
+  }
+  template <typename Tuple>
+  static Pair backward(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, const Tuple& args) {
+    static const auto op = typed_op<Pair(const at::Tensor&, const at::Tensor&, const at::Tensor&, A...)>(
+        std::string(Row::name) + "_backward");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, a, b);
+  }
+  template <typename Tuple>
+  static Triple double_backward(
+      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
+      const at::Tensor& b, const Tuple& args) {
+    static const auto op = typed_op<Triple(
+        const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, A...)>(
+        std::string(Row::name) + "_double_backward");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, gg_a, gg_b, grad, a, b);
+  }
+  template <typename Tuple>
+  static at::Tensor packed(const at::Tensor& x, int64_t dim, const Tuple& args) {
+    static const auto op =
+        typed_op<at::Tensor(const at::Tensor&, int64_t, A...)>(std::string(Row::name) + "_packed");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, x, dim);
+  }
+  template <typename Tuple>
+  static at::Tensor packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, const Tuple& args) {
+    static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, A...)>(
+        std::string(Row::name) + "_packed_backward");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x, dim);
+  }
+
+  // ---- checks and shapes ----
+  static void check_args(const char* op, A... s) {
+    (void)math::Maker<Math>::make(op, s...);
+  }
+
+  // a and b: floating, one device; b broadcasts to a (parametric) or both
+  // broadcast (gated). Returns the output's shape.
+  static c10::SymDimVector check_pair(const char* op, const at::Tensor& a, const at::Tensor& b) {
+    check_floating(a, op, Row::a_name);
+    check_floating(b, op, Row::b_name);
+    check_same_device(b, a, op, Row::b_name, Row::a_name);
+    if constexpr (!kGated) {
+      TORCH_CHECK(
+          at::is_expandable_to(b.sym_sizes(), a.sym_sizes()), op, ": ", Row::b_name, " of shape ", b.sym_sizes(),
+          " does not broadcast to ", Row::a_name, " of shape ", a.sym_sizes());
+      return c10::SymDimVector(a.sym_sizes().begin(), a.sym_sizes().end());
+    } else {
+      return broadcast_shape(a, b, op, Row::a_name, Row::b_name);
+    }
+  }
+
+  // The output: a's layout where it has the output's shape.
+  static at::Tensor new_output(const at::Tensor& a, const c10::SymDimVector& shape, at::ScalarType dtype) {
+    if (a.sym_sizes() == c10::SymIntArrayRef(shape)) {
+      return empty_like_preserving(a, dtype);
+    }
+    return at::empty_symint(shape, a.options().dtype(dtype));
+  }
+
+  // grad (or another output-like tensor) must have the output's shape and dtype.
+  static void check_output_like(
+      const char* op, const char* arg, const at::Tensor& t, const c10::SymDimVector& shape, at::ScalarType dtype,
+      const at::Tensor& a) {
+    check_floating(t, op, arg);
+    check_same_device(t, a, op, arg, Row::a_name);
+    TORCH_CHECK_TYPE(
+        t.scalar_type() == dtype, op, ": ", arg, " has dtype ", dtype_name(t.scalar_type()),
+        " but the output has dtype ", dtype_name(dtype));
+    TORCH_CHECK(
+        t.sym_sizes() == c10::SymIntArrayRef(shape), op, ": ", arg, " has shape ", t.sym_sizes(),
+        " but the output has shape ", c10::SymIntArrayRef(shape));
+  }
+
+  // ---- split: CPU and Meta ----
+  static at::Tensor forward_cpu(const at::Tensor& a, const at::Tensor& b, A... s) {
+    const char* op = name();
+    check_args(op, s...);
+    const auto shape = check_pair(op, a, b);
+    const auto dtype = at::result_type(a, b);
+    at::Tensor out = new_output(a, shape, dtype);
+    const at::Tensor a_promoted = a.to(dtype);
+    const at::Tensor b_promoted = b.to(dtype);
+    auto iter =
+        at::TensorIteratorConfig().add_output(out).add_const_input(a_promoted).add_const_input(b_promoted).build();
+    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    return out;
+  }
+  static at::Tensor forward_meta(const at::Tensor& a, const at::Tensor& b, A... s) {
+    check_args(name(), s...);
+    return new_output(a, check_pair(name(), a, b), at::result_type(a, b));
+  }
+
+  static at::ScalarType check_backward(
+      const char* op, const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
+    check_args(op, s...);
+    const auto shape = check_pair(op, a, b);
+    const auto dtype = at::result_type(a, b);
+    check_output_like(op, "grad", grad, shape, dtype, a);
+    return dtype;
+  }
+  static Pair backward_cpu(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
+    const char* op = backward_name();
+    const auto dtype = check_backward(op, grad, a, b, s...);
+    auto out = gradients_cpu<Row>(op, Pass::First, args_t(s...), {grad, a.to(dtype), b.to(dtype)}, grad, {a, b});
+    return {out[0], out[1]};
+  }
+  static Pair backward_meta(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
+    check_backward(backward_name(), grad, a, b, s...);
+    auto out = gradients_meta(grad, {a, b});
+    return {out[0], out[1]};
+  }
+
+  static at::ScalarType check_double_backward(
+      const char* op, const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
+      const at::Tensor& b, A... s) {
+    const auto dtype = check_backward(op, grad, a, b, s...);
+    const std::string gg_a_name = std::string("gg_") + Row::a_name;
+    const std::string gg_b_name = std::string("gg_") + Row::b_name;
+    check_like(gg_a, a, op, gg_a_name.c_str(), Row::a_name, /*exact_shape=*/true);
+    check_like(gg_b, b, op, gg_b_name.c_str(), Row::b_name, /*exact_shape=*/true);
+    return dtype;
+  }
+  static Triple double_backward_cpu(
+      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
+      const at::Tensor& b, A... s) {
+    const char* op = double_backward_name();
+    const auto dtype = check_double_backward(op, gg_a, gg_b, grad, a, b, s...);
+    auto out = gradients_cpu<Row>(
+        op, Pass::Second, args_t(s...), {gg_a.to(dtype), gg_b.to(dtype), grad, a.to(dtype), b.to(dtype)}, grad,
+        {grad, a, b});
+    return {out[0], out[1], out[2]};
+  }
+  static Triple double_backward_meta(
+      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
+      const at::Tensor& b, A... s) {
+    check_double_backward(double_backward_name(), gg_a, gg_b, grad, a, b, s...);
+    auto out = gradients_meta(grad, {grad, a, b});
+    return {out[0], out[1], out[2]};
+  }
+
+  // ---- packed (gated rows): [gate | up] halves of x along dim ----
+  static Pair halves_checked(const at::Tensor& x, int64_t dim, const char* op) {
+    check_floating(x, op, "x");
+    const int64_t ndim = x.dim();
+    TORCH_CHECK(ndim > 0, op, ": x must have at least one dimension");
+    TORCH_CHECK(dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for x with ", ndim, " dimensions");
+    const int64_t d = dim < 0 ? dim + ndim : dim;
+    const c10::SymInt size = x.sym_size(d);
+    TORCH_CHECK(
+        size % 2 == 0, op, ": the size of dim ", dim, " (", size, ") must be even: it holds the [gate | up] halves");
+    const c10::SymInt half = size / 2;
+    return {x.narrow_symint(d, 0, half), x.narrow_symint(d, half, half)};
+  }
+  static Pair halves(const at::Tensor& x, int64_t dim) {
+    return halves_checked(x, dim, packed_name());
+  }
+
+  static at::Tensor packed_cpu(const at::Tensor& x, int64_t dim, A... s) {
+    const char* op = packed_name();
+    check_args(op, s...);
+    auto [gate, up] = halves_checked(x, dim, op);
+    at::Tensor out = empty_like_preserving(gate);
+    auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(gate).add_const_input(up).build();
+    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    return out;
+  }
+  static at::Tensor packed_meta(const at::Tensor& x, int64_t dim, A... s) {
+    check_args(packed_name(), s...);
+    return empty_like_preserving(std::get<0>(halves_checked(x, dim, packed_name())));
+  }
+
+  static Pair check_packed_backward(const char* op, const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
+    check_args(op, s...);
+    auto parts = halves_checked(x, dim, op);
+    check_like(grad, std::get<0>(parts), op, "grad", "the output", /*exact_shape=*/true);
+    return parts;
+  }
+  static at::Tensor packed_backward_cpu(const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
+    const char* op = packed_backward_name();
+    auto [gate, up] = check_packed_backward(op, grad, x, dim, s...);
+    at::Tensor grad_x = empty_like_preserving(x);
+    // Both halves of grad_x written in the same sweep, through views.
+    auto [grad_gate, grad_up] = halves_checked(grad_x, dim, op);
+    auto iter = at::TensorIteratorConfig()
+                    .add_output(grad_gate)
+                    .add_output(grad_up)
+                    .add_const_input(grad)
+                    .add_const_input(gate)
+                    .add_const_input(up)
+                    .build();
+    cpu::binary_stub<Row>.select(op)(iter, Pass::First, args_t(s...), nullptr);
+    return grad_x;
+  }
+  static at::Tensor packed_backward_meta(const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
+    check_packed_backward(packed_backward_name(), grad, x, dim, s...);
+    return empty_like_preserving(x);
+  }
+
+  static void define(torch::Library& m) {
+    using Autograd = autograd::BinaryAutograd<BinaryOp>;
+    const std::string op = Row::name;
+    const std::string a = Row::a_name;
+    const std::string b = Row::b_name;
+    const std::string params = Row::schema_params;
+    const std::string plain = without_defaults(Row::schema_params);
+    m.def((op + "(Tensor " + a + ", Tensor " + b + params + ") -> Tensor").c_str(), op_tags());
+    m.def(
+        (op + "_backward(Tensor grad, Tensor " + a + ", Tensor " + b + plain + ") -> (Tensor grad_" + a +
+         ", Tensor grad_" + b + ")")
+            .c_str(),
+        op_tags());
+    m.def(
+        (op + "_double_backward(Tensor gg_" + a + ", Tensor gg_" + b + ", Tensor grad, Tensor " + a + ", Tensor " + b +
+         plain + ") -> (Tensor grad_grad, Tensor grad_" + a + ", Tensor grad_" + b + ")")
+            .c_str(),
+        op_tags());
+    register_kernel(m, op, c10::DispatchKey::CPU, &forward_cpu);
+    register_kernel(m, op + "_backward", c10::DispatchKey::CPU, &backward_cpu);
+    register_kernel(m, op + "_double_backward", c10::DispatchKey::CPU, &double_backward_cpu);
+    register_kernel(m, op, c10::DispatchKey::Meta, &forward_meta);
+    register_kernel(m, op + "_backward", c10::DispatchKey::Meta, &backward_meta);
+    register_kernel(m, op + "_double_backward", c10::DispatchKey::Meta, &double_backward_meta);
+    register_kernel(m, op, c10::DispatchKey::Autograd, &Autograd::forward);
+    register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
+    register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
+    if constexpr (kGated) {
+      using Packed = autograd::PackedAutograd<BinaryOp>;
+      m.def((op + "_packed(Tensor x, int dim=-1" + params + ") -> Tensor").c_str(), op_tags());
+      m.def((op + "_packed_backward(Tensor grad, Tensor x, int dim" + plain + ") -> Tensor").c_str(), op_tags());
+      register_kernel(m, op + "_packed", c10::DispatchKey::CPU, &packed_cpu);
+      register_kernel(m, op + "_packed_backward", c10::DispatchKey::CPU, &packed_backward_cpu);
+      register_kernel(m, op + "_packed", c10::DispatchKey::Meta, &packed_meta);
+      register_kernel(m, op + "_packed_backward", c10::DispatchKey::Meta, &packed_backward_meta);
+      register_kernel(m, op + "_packed", c10::DispatchKey::Autograd, &Packed::forward);
+      register_kernel(m, op + "_packed_backward", c10::DispatchKey::Autograd, &Packed::backward);
+    }
+  }
+};
+
+}  // namespace
+
+void define_binary_ops(torch::Library& m) {
+#define ACTOPS_DEFINE_PARAMETRIC(name, public_name, Math, p, params, args, schema) \
+  BinaryOp<rows::name, math::Math>::define(m);
+#define ACTOPS_DEFINE_GATED(name, Math, params, args, schema) BinaryOp<rows::name, math::Math>::define(m);
+  ACTOPS_PARAMETRIC_OPS(ACTOPS_DEFINE_PARAMETRIC)
+  ACTOPS_GATED_OPS(ACTOPS_DEFINE_GATED)
+#undef ACTOPS_DEFINE_PARAMETRIC
+#undef ACTOPS_DEFINE_GATED
+}
+
+}  // namespace actops

@@ -1,0 +1,78 @@
+// The CPU kernels of every two-tensor row of the op table (parametric and
+// gated), compiled once per instruction set (see ops/cpu/dispatch.h). One
+// template: the passes are written with the math struct's value, gradients
+// and second_gradients alone. The two tensors may be broadcast, or be the
+// two halves of one packed tensor (strided views, read in place).
+#include <array>
+#include <tuple>
+#include <type_traits>
+
+#include "ops/cpu/kernel_stubs.h"
+#include "ops/cpu/loops.h"
+#include "ops/math/all.h"
+#include "ops/rows.h"
+
+namespace actops::cpu {
+inline namespace CPU_CAPABILITY {
+namespace {
+
+// With `sum` set, the last output (b's gradient) is summed into *sum.
+template <int NOut, int NIn, typename F>
+void map_gradients(at::TensorIteratorBase& iter, const char* op, double* sum, const F& f) {
+  if (sum != nullptr) {
+    map_multi<NOut, NIn, true>(iter, op, f, sum);
+  } else {
+    map_multi<NOut, NIn>(iter, op, f);
+  }
+}
+
+template <typename Math>
+void run_binary(at::TensorIteratorBase& iter, Pass pass, const char* op, const Math& m, double* sum) {
+  switch (pass) {
+    case Pass::Value:  // (a, b) -> f
+      map_multi<1, 2>(iter, op, [m](const auto& in) {
+        using T = typename std::decay_t<decltype(in)>::value_type;
+        return std::array<T, 1>{m.value(in[0], in[1])};
+      });
+      return;
+    case Pass::First:  // (grad, a, b) -> (grad f_a, grad f_b)
+      map_gradients<2, 3>(iter, op, sum, [m](const auto& in) {
+        using T = typename std::decay_t<decltype(in)>::value_type;
+        const auto d = m.gradients(in[1], in[2]);
+        return std::array<T, 2>{in[0] * d.a, in[0] * d.b};
+      });
+      return;
+    case Pass::Second:  // (gg_a, gg_b, grad, a, b) -> (d grad, d a, d b)
+      map_gradients<3, 5>(iter, op, sum, [m](const auto& in) {
+        using T = typename std::decay_t<decltype(in)>::value_type;
+        const T& gg_a = in[0];
+        const T& gg_b = in[1];
+        const T& grad = in[2];
+        const auto d = m.gradients(in[3], in[4]);
+        const auto h = m.second_gradients(in[3], in[4]);
+        return std::array<T, 3>{
+            gg_a * d.a + gg_b * d.b, grad * (gg_a * h.aa + gg_b * h.ab), grad * (gg_a * h.ab + gg_b * h.bb)};
+      });
+      return;
+  }
+}
+
+template <typename Row, typename Math>
+void binary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::args_t& args, double* sum) {
+  const Math m = std::apply(
+      [](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
+  run_binary(iter, pass, Row::qualified_name, m, sum);
+}
+
+#define ACTOPS_REGISTER_PARAMETRIC(name, public_name, Math, p, params, args, schema) \
+  ACTOPS_REGISTER_CPU_KERNEL(binary_stub<rows::name>, (&binary_kernel<rows::name, math::Math>));
+#define ACTOPS_REGISTER_GATED(name, Math, params, args, schema) \
+  ACTOPS_REGISTER_CPU_KERNEL(binary_stub<rows::name>, (&binary_kernel<rows::name, math::Math>));
+ACTOPS_PARAMETRIC_OPS(ACTOPS_REGISTER_PARAMETRIC)
+ACTOPS_GATED_OPS(ACTOPS_REGISTER_GATED)
+#undef ACTOPS_REGISTER_PARAMETRIC
+#undef ACTOPS_REGISTER_GATED
+
+}  // namespace
+}  // namespace CPU_CAPABILITY
+}  // namespace actops::cpu

@@ -1,0 +1,65 @@
+// The CPU kernel stubs, typed by what each kernel needs. The element-wise and
+// two-tensor ops have one stub per row of the op table (ops/rows.h), filled
+// from the table by ops/cpu/unary_kernels.cpp and ops/cpu/binary_kernels.cpp;
+// a kernel receives its row's scalar arguments and builds its own math struct
+// from them (the math structs are compiled once per instruction set, so they
+// do not cross from the op glue into a kernel).
+#pragma once
+
+#include <cstdint>
+
+#include "ops/cpu/dispatch.h"
+
+namespace at {
+class Tensor;
+struct TensorIteratorBase;
+}  // namespace at
+
+namespace actops::cpu {
+
+// Unary ops: Value writes f(x) from x; First and Second write grad * f'(x) and
+// grad * f''(x) from (grad, x).
+// Two-tensor ops f(a, b): Value writes f from (a, b); First writes
+// (grad f_a, grad f_b) from (grad, a, b); Second writes the gradients of
+// gg_a . (grad f_a) + gg_b . (grad f_b) in (grad, a, b) from
+// (gg_a, gg_b, grad, a, b).
+enum class Pass : int { Value, First, Second };
+
+template <typename Row>
+using unary_kernel_fn = void (*)(at::TensorIteratorBase&, Pass, const typename Row::args_t&);
+template <typename Row>
+inline KernelStub<unary_kernel_fn<Row>> unary_stub{};
+
+// `parameter_gradient`: null, or, in a gradient pass where b is a single
+// value, where the kernel adds b's gradient summed over every element (the
+// iterator then has no output for it).
+template <typename Row>
+using binary_kernel_fn =
+    void (*)(at::TensorIteratorBase&, Pass, const typename Row::args_t&, double* parameter_gradient);
+template <typename Row>
+inline KernelStub<binary_kernel_fn<Row>> binary_stub{};
+
+// trelu with a fixed alpha: out from x (no gradient to record), (out, mask =
+// x > threshold) from x, and grad * f' from (grad, mask).
+using trelu_fn = void (*)(at::TensorIteratorBase&, double threshold, double alpha);
+inline KernelStub<trelu_fn> trelu_stub{};
+using trelu_with_mask_fn = void (*)(at::TensorIteratorBase&, double threshold, double alpha);
+using trelu_masked_gradient_fn = void (*)(at::TensorIteratorBase&, double alpha);
+inline KernelStub<trelu_with_mask_fn> trelu_with_mask_stub{};
+inline KernelStub<trelu_masked_gradient_fn> trelu_masked_gradient_stub{};
+
+// Maxout on contiguous tensors viewed as (outer, groups, pieces, inner):
+// each (outer, group, inner) takes the maximum over its `pieces` values.
+struct MaxoutShape {
+  int64_t outer, groups, pieces, inner;
+};
+// x -> (out, indices of the first maximum), out and indices (outer, groups,
+// inner); indices may be undefined, and are then not computed
+using maxout_forward_fn = void (*)(const at::Tensor& x, at::Tensor& out, at::Tensor& indices, const MaxoutShape&);
+// (grad, indices) -> grad_x, each group's grad at its index and 0 elsewhere
+using maxout_backward_fn =
+    void (*)(const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x, const MaxoutShape&);
+inline KernelStub<maxout_forward_fn> maxout_forward_stub{};
+inline KernelStub<maxout_backward_fn> maxout_backward_stub{};
+
+}  // namespace actops::cpu

@@ -1,0 +1,54 @@
+// The CPU kernels of every unary row of the op table, compiled once per
+// instruction set (see ops/cpu/dispatch.h).
+#include <tuple>
+#include <type_traits>
+
+#include "ops/cpu/kernel_stubs.h"
+#include "ops/cpu/loops.h"
+#include "ops/math/all.h"
+#include "ops/rows.h"
+
+namespace actops::cpu {
+inline namespace CPU_CAPABILITY {
+namespace {
+
+template <typename Math, typename = void>
+struct has_visit : std::false_type {};
+template <typename Math>
+struct has_visit<Math, std::void_t<decltype(&Math::template visit<int (*)(int)>)>> : std::true_type {};
+
+template <typename Math>
+void run_unary(at::TensorIteratorBase& iter, Pass pass, const char* op, const Math& m) {
+  if constexpr (has_visit<Math>::value) {
+    // a form chosen at run time (gelu's approximate): each form its own loop
+    m.visit([&](const auto& form) { run_unary(iter, pass, op, form); });
+  } else {
+    switch (pass) {
+      case Pass::Value:
+        map_value(iter, op, [m](auto x) { return m.forward(x); });
+        return;
+      case Pass::First:
+        map_scaled(iter, op, [m](auto x) { return m.derivative(x); });
+        return;
+      case Pass::Second:
+        map_scaled(iter, op, [m](auto x) { return m.second_derivative(x); });
+        return;
+    }
+  }
+}
+
+template <typename Row, typename Math>
+void unary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::args_t& args) {
+  const Math m = std::apply(
+      [](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
+  run_unary(iter, pass, Row::qualified_name, m);
+}
+
+#define ACTOPS_REGISTER_UNARY(name, Math, params, args, schema) \
+  ACTOPS_REGISTER_CPU_KERNEL(unary_stub<rows::name>, (&unary_kernel<rows::name, math::Math>));
+ACTOPS_UNARY_OPS(ACTOPS_REGISTER_UNARY)
+#undef ACTOPS_REGISTER_UNARY
+
+}  // namespace
+}  // namespace CPU_CAPABILITY
+}  // namespace actops::cpu

@@ -1,0 +1,31 @@
+// Each family of ops defines its schemas and registers its CPU, Meta and
+// Autograd kernels into the one TORCH_LIBRARY(actops) (ops/library.cpp).
+#pragma once
+
+#include <torch/library.h>
+
+#include <string>
+#include <vector>
+
+namespace actops {
+
+// Every op is traceable by torch.compile without graph breaks.
+inline const std::vector<at::Tag>& op_tags() {
+  static const std::vector<at::Tag> tags{at::Tag::pt2_compliant_tag};
+  return tags;
+}
+
+// Registers `fn` for `key` on op `name`.
+template <typename Fn>
+void register_kernel(torch::Library& m, const std::string& name, c10::DispatchKey key, Fn fn) {
+  m.impl(name.c_str(), torch::dispatch(key, fn));
+}
+
+void define_unary_ops(torch::Library& m);       // ops/unary_ops.cpp, from the table
+void define_binary_ops(torch::Library& m);      // ops/binary_ops.cpp, from the table
+void define_trelu_mask_ops(torch::Library& m);  // ops/trelu.cpp
+void define_maxout_ops(torch::Library& m);      // ops/maxout.cpp
+void register_trelu_mask_autograd(torch::Library& m);  // autograd/trelu.cpp
+void register_maxout_autograd(torch::Library& m);      // autograd/maxout.cpp
+
+}  // namespace actops

@@ -1,0 +1,141 @@
+// The unary ops of the op table (f(x), its backward and double backward):
+// schemas, CPU and Meta kernels, autograd and the dispatcher calls that the
+// autograd makes, all from one template per row.
+#include <ATen/TensorIterator.h>
+
+#include <string>
+#include <tuple>
+
+#include "autograd/unary.h"
+#include "ops/cpu/kernel_stubs.h"
+#include "ops/math/all.h"
+#include "ops/op_support.h"
+#include "ops/registration.h"
+#include "ops/rows.h"
+
+namespace actops {
+namespace {
+
+using cpu::Pass;
+
+template <typename Row, typename Math, typename Args = typename Row::args_t>
+struct UnaryOp;
+
+template <typename Row, typename Math, typename... A>
+struct UnaryOp<Row, Math, std::tuple<A...>> {
+  using args_t = std::tuple<A...>;
+  using Signature = at::Tensor(const at::Tensor&, const at::Tensor&, A...);
+
+  static const char* name() {
+    return Row::qualified_name;
+  }
+  static const char* backward_name() {
+    static const std::string s = std::string(Row::qualified_name) + "_backward";
+    return s.c_str();
+  }
+  static const char* double_backward_name() {
+    static const std::string s = std::string(Row::qualified_name) + "_double_backward";
+    return s.c_str();
+  }
+
+  // ---- dispatcher calls (used by the autograd) ----
+  template <typename Tuple>
+  static at::Tensor forward(const at::Tensor& x, const Tuple& args) {
+    static const auto op = typed_op<at::Tensor(const at::Tensor&, A...)>(Row::name);
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, x);
+  }
+  template <typename Tuple>
+  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, const Tuple& args) {
+    static const auto op = typed_op<Signature>(std::string(Row::name) + "_backward");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x);
+  }
+  template <typename Tuple>
+  static at::Tensor double_backward(const at::Tensor& grad, const at::Tensor& x, const Tuple& args) {
+    static const auto op = typed_op<Signature>(std::string(Row::name) + "_double_backward");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x);
+  }
+
+  // ---- CPU and Meta kernels ----
+  // Checks the scalar arguments (gelu's approximate) as the kernel will read them.
+  static void check_args(const char* op, A... a) {
+    (void)math::Maker<Math>::make(op, a...);
+  }
+
+  static at::Tensor run_cpu(const char* op, Pass pass, at::TensorIteratorConfig& config, at::Tensor out, A... a) {
+    auto iter = config.build();
+    cpu::unary_stub<Row>.select(op)(iter, pass, args_t(a...));
+    return out;
+  }
+
+  static at::Tensor forward_cpu(const at::Tensor& x, A... a) {
+    const char* op = name();
+    check_args(op, a...);
+    check_floating(x, op, "x");
+    at::Tensor out = empty_like_preserving(x);
+    at::TensorIteratorConfig config;
+    config.add_output(out).add_const_input(x);
+    return run_cpu(op, Pass::Value, config, out, a...);
+  }
+  static at::Tensor forward_meta(const at::Tensor& x, A... a) {
+    check_args(name(), a...);
+    check_floating(x, name(), "x");
+    return empty_like_preserving(x);
+  }
+
+  static void check_gradient(const char* op, const at::Tensor& grad, const at::Tensor& x, A... a) {
+    check_args(op, a...);
+    check_floating(x, op, "x");
+    check_like(grad, x, op, "grad", "x", /*exact_shape=*/true);
+  }
+  static at::Tensor gradient_cpu(
+      const char* op, Pass pass, const at::Tensor& grad, const at::Tensor& x, A... a) {
+    check_gradient(op, grad, x, a...);
+    at::Tensor out = empty_like_preserving(x);
+    at::TensorIteratorConfig config;
+    config.add_output(out).add_const_input(grad).add_const_input(x);
+    return run_cpu(op, pass, config, out, a...);
+  }
+  static at::Tensor backward_cpu(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    return gradient_cpu(backward_name(), Pass::First, grad, x, a...);
+  }
+  static at::Tensor double_backward_cpu(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    return gradient_cpu(double_backward_name(), Pass::Second, grad, x, a...);
+  }
+  static at::Tensor backward_meta(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    check_gradient(backward_name(), grad, x, a...);
+    return empty_like_preserving(x);
+  }
+  static at::Tensor double_backward_meta(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    check_gradient(double_backward_name(), grad, x, a...);
+    return empty_like_preserving(x);
+  }
+
+  static void define(torch::Library& m) {
+    using Autograd = autograd::UnaryAutograd<UnaryOp>;
+    const std::string op = Row::name;
+    const std::string params = Row::schema_params;
+    const std::string plain = without_defaults(Row::schema_params);
+    m.def((op + "(Tensor x" + params + ") -> Tensor").c_str(), op_tags());
+    m.def((op + "_backward(Tensor grad, Tensor x" + plain + ") -> Tensor").c_str(), op_tags());
+    m.def((op + "_double_backward(Tensor grad, Tensor x" + plain + ") -> Tensor").c_str(), op_tags());
+    register_kernel(m, op, c10::DispatchKey::CPU, &forward_cpu);
+    register_kernel(m, op + "_backward", c10::DispatchKey::CPU, &backward_cpu);
+    register_kernel(m, op + "_double_backward", c10::DispatchKey::CPU, &double_backward_cpu);
+    register_kernel(m, op, c10::DispatchKey::Meta, &forward_meta);
+    register_kernel(m, op + "_backward", c10::DispatchKey::Meta, &backward_meta);
+    register_kernel(m, op + "_double_backward", c10::DispatchKey::Meta, &double_backward_meta);
+    register_kernel(m, op, c10::DispatchKey::Autograd, &Autograd::forward);
+    register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
+    register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
+  }
+};
+
+}  // namespace
+
+void define_unary_ops(torch::Library& m) {
+#define ACTOPS_DEFINE_UNARY(name, Math, params, args, schema) UnaryOp<rows::name, math::Math>::define(m);
+  ACTOPS_UNARY_OPS(ACTOPS_DEFINE_UNARY)
+#undef ACTOPS_DEFINE_UNARY
+}
+
+}  // namespace actops
