@@ -18,7 +18,18 @@ from actops._batching import register_batching_rules as _register_batching_rules
 _register_batching_rules()
 
 from actops import nn  # noqa: E402
-from actops.functional import cpu_capability, gelu, maxout, mish, relu2, swiglu, swish, trelu  # noqa: E402
+from actops.functional import (  # noqa: E402
+    cpu_capability,
+    geglu,
+    gelu,
+    maxout,
+    mish,
+    reglu,
+    relu2,
+    swiglu,
+    swish,
+    trelu,
+)
 
-__all__ = ["cpu_capability", "gelu", "maxout", "mish", "nn", "relu2", "swiglu", "swish", "trelu"]
+__all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "nn", "reglu", "relu2", "swiglu", "swish", "trelu"]
 __version__ = "0.1.0"

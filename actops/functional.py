@@ -10,7 +10,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-__all__ = ["cpu_capability", "gelu", "maxout", "mish", "relu2", "swiglu", "swish", "trelu"]
+__all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "reglu", "relu2", "swiglu", "swish", "trelu"]
 
 
 def mish(x: Tensor) -> Tensor:
@@ -99,24 +99,112 @@ def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0) 
     return torch.ops.actops.trelu(x, float(threshold), float(alpha))
 
 
-def swiglu(gate: Tensor, up: Optional[Tensor] = None, dim: int = -1) -> Tensor:
-    r"""SwiGLU: :math:`\operatorname{swish}(\text{gate}) \cdot \text{up}`, with :math:`\operatorname{swish}(g) = g\,\sigma(g)`.
+_GATED_DOC = r"""
 
     Two layouts:
 
-    - split, ``swiglu(gate, up)``: ``gate`` and ``up`` broadcast as
-      :func:`torch.mul` does; their gradients are reduced back to each shape.
-    - packed, ``swiglu(x, dim=-1)``: ``x`` holds ``[gate | up]`` halves along
-      ``dim`` (the layout of a fused gate-and-up projection; note that
-      :func:`torch.nn.functional.glu` gates with the second half instead); the
-      output has half of ``x``'s size there. The halves are read in place, and
-      an odd size is an error.
+    - split, ``{name}(gate, up, ...)``: ``gate`` and ``up`` broadcast as
+      :func:`torch.mul` does (and follow its type promotion); their gradients
+      are reduced back to each shape and dtype. ``dim`` and ``layout`` are an
+      error here.
+    - packed, ``{name}(x, dim=-1, layout="gate_up", ...)``: ``x`` holds gate
+      and up along ``dim``: ``"gate_up"`` (first half gate: the layout of a
+      fused gate-and-up projection), ``"up_gate"`` (first half up, as
+      :func:`torch.nn.functional.glu` orders its halves) or ``"interleaved"``
+      (gate at even, up at odd positions, as GPT-OSS). The output has half of
+      ``x``'s size there; both parts are read in place, and an odd size is an
+      error.
 
-    One pass over memory forward and one backward; only the inputs are saved.
-    """
+    ``limit``: if set, the gate is clamped to ``<= limit`` and up to
+    ``[-limit, limit]`` before use, with :func:`torch.clamp`'s gradients (they
+    pass where the value is within the bounds, boundaries included).
+    ``up_offset`` is added to (the clamped) up. One pass over memory forward
+    and one backward; only the inputs are saved, never a clamped copy or the
+    ``up + up_offset`` temporary.
+"""
+
+
+def _split_only(name: str, dim: Optional[int], layout: Optional[str]) -> None:
+    if dim is not None or layout is not None:
+        raise TypeError(
+            f"actops.{name}: dim and layout belong to the packed form {name}(x, dim, layout=...); "
+            f"the split form {name}(gate, up) takes neither"
+        )
+
+
+def swiglu(
+    gate: Tensor,
+    up: Optional[Tensor] = None,
+    dim: Optional[int] = None,
+    *,
+    layout: Optional[str] = None,
+    beta: float = 1.0,
+    limit: Optional[float] = None,
+    up_offset: float = 0.0,
+) -> Tensor:
     if up is None:
-        return torch.ops.actops.swiglu_packed(gate, dim)
-    return torch.ops.actops.swiglu(gate, up)
+        return torch.ops.actops.swiglu_packed(
+            gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
+            beta=beta, limit=limit, up_offset=up_offset,
+        )
+    _split_only("swiglu", dim, layout)
+    return torch.ops.actops.swiglu(gate, up, beta=beta, limit=limit, up_offset=up_offset)
+
+
+def geglu(
+    gate: Tensor,
+    up: Optional[Tensor] = None,
+    dim: Optional[int] = None,
+    *,
+    layout: Optional[str] = None,
+    approximate: str = "none",
+    limit: Optional[float] = None,
+    up_offset: float = 0.0,
+) -> Tensor:
+    if up is None:
+        return torch.ops.actops.geglu_packed(
+            gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
+            approximate=approximate, limit=limit, up_offset=up_offset,
+        )
+    _split_only("geglu", dim, layout)
+    return torch.ops.actops.geglu(gate, up, approximate=approximate, limit=limit, up_offset=up_offset)
+
+
+def reglu(
+    gate: Tensor,
+    up: Optional[Tensor] = None,
+    dim: Optional[int] = None,
+    *,
+    layout: Optional[str] = None,
+    limit: Optional[float] = None,
+    up_offset: float = 0.0,
+) -> Tensor:
+    if up is None:
+        return torch.ops.actops.reglu_packed(
+            gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
+            limit=limit, up_offset=up_offset,
+        )
+    _split_only("reglu", dim, layout)
+    return torch.ops.actops.reglu(gate, up, limit=limit, up_offset=up_offset)
+
+
+swiglu.__doc__ = (
+    r"""SwiGLU: :math:`\operatorname{swish}_\beta(\text{gate}) \cdot (\text{up} + \text{up\_offset})`,
+    with :math:`\operatorname{swish}_\beta(g) = g\,\sigma(\beta g)` (``beta=1``: SiLU).
+
+    GPT-OSS's clamped unit is ``swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)``."""
+    + _GATED_DOC.format(name="swiglu")
+)
+geglu.__doc__ = (
+    r"""GeGLU: :math:`\operatorname{gelu}(\text{gate}) \cdot (\text{up} + \text{up\_offset})`, GELU exact
+    (``approximate="none"``, with its accurate tail) or ``"tanh"`` (Gemma)."""
+    + _GATED_DOC.format(name="geglu")
+)
+reglu.__doc__ = (
+    r"""ReGLU: :math:`\operatorname{relu}(\text{gate}) \cdot (\text{up} + \text{up\_offset})` (the
+    derivative of relu at 0 is taken as 0, as :func:`torch.relu`'s)."""
+    + _GATED_DOC.format(name="reglu")
+)
 
 
 def maxout(x: Tensor, pieces: int, dim: int = 1) -> Tensor:

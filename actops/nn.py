@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import Tensor
 
-__all__ = ["GELU", "Maxout", "Mish", "ReLU2", "SwiGLU", "Swish", "TReLU"]
+__all__ = ["GELU", "GeGLU", "Maxout", "Mish", "ReGLU", "ReLU2", "SwiGLU", "Swish", "TReLU"]
 
 
 def _channel_view(parameter: Tensor, x: Tensor) -> Tensor:
@@ -163,30 +163,139 @@ class TReLU(torch.nn.Module):
 
 
 
-class SwiGLU(torch.nn.Module):
-    r"""A gated linear unit with a swish gate: :math:`\operatorname{swish}(xW + b) \odot (xV + c)`.
+class _GatedLinear(torch.nn.Module):
+    """One fused ``Linear`` to ``2 * out_features`` (gate and up in the
+    module's layout) followed by the packed gated op, which reads both parts
+    in place."""
 
-    Computed as one fused projection to ``2 * out_features`` (``[gate | up]``,
-    gate first) followed by the packed ``actops.swiglu`` op, which reads the two
-    halves in place.
+    __constants__ = ["in_features", "out_features", "layout", "limit", "up_offset"]
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool, layout: str, limit: Optional[float], up_offset: float
+    ) -> None:
+        super().__init__()
+        if layout not in _LAYOUTS:
+            raise ValueError(f"actops.nn.{type(self).__name__}: layout must be one of {_LAYOUTS}, got {layout!r}")
+        if limit is not None and not limit > 0:
+            raise ValueError(f"actops.nn.{type(self).__name__}: limit must be positive, got {limit}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.layout = layout
+        self.limit = limit
+        self.up_offset = float(up_offset)
+        self.proj = torch.nn.Linear(in_features, 2 * out_features, bias=bias)
+
+    def _options(self) -> List[str]:
+        options = [f"in_features={self.in_features}", f"out_features={self.out_features}"]
+        options.append(f"bias={self.proj.bias is not None}")
+        if self.layout != "gate_up":
+            options.append(f"layout={self.layout!r}")
+        if self.limit is not None:
+            options.append(f"limit={self.limit}")
+        if self.up_offset != 0.0:
+            options.append(f"up_offset={self.up_offset}")
+        return options
+
+
+_LAYOUTS = ("gate_up", "up_gate", "interleaved")
+
+
+class SwiGLU(_GatedLinear):
+    r"""A gated linear unit with a swish gate: :math:`\operatorname{swish}_\beta(xW + b) \odot (xV + c + \text{up\_offset})`.
+
+    One fused projection to ``2 * out_features`` followed by the packed
+    ``actops.swiglu`` op, which reads gate and up in place.
 
     Args:
         in_features: size of each input sample.
         out_features: size of each output sample.
         bias: learn the biases ``b`` and ``c``.
+        beta: the swish gate's :math:`\beta` (1: SiLU; GPT-OSS uses 1.702).
+        limit: if set, the gate is clamped to ``<= limit`` and up to
+            ``[-limit, limit]`` before use (GPT-OSS: 7.0).
+        up_offset: added to (the clamped) up (GPT-OSS: 1.0).
+        layout: how the projection's output holds gate and up: ``"gate_up"``
+            (first half gate), ``"up_gate"`` or ``"interleaved"`` (gate at
+            even, up at odd positions, as GPT-OSS's fused projection).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
-        super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
-        self.proj = torch.nn.Linear(in_features, 2 * out_features, bias=bias)
+    __constants__ = _GatedLinear.__constants__ + ["beta"]
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        beta: float = 1.0,
+        limit: Optional[float] = None,
+        up_offset: float = 0.0,
+        layout: str = "gate_up",
+    ) -> None:
+        super().__init__(in_features, out_features, bias, layout, limit, up_offset)
+        self.beta = float(beta)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.ops.actops.swiglu_packed(self.proj(x), -1)
+        return torch.ops.actops.swiglu_packed(
+            self.proj(x), -1, layout=self.layout, beta=self.beta, limit=self.limit, up_offset=self.up_offset
+        )
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.proj.bias is not None}"
+        options = self._options()
+        if self.beta != 1.0:
+            options.append(f"beta={self.beta}")
+        return ", ".join(options)
+
+
+class GeGLU(_GatedLinear):
+    r"""A gated linear unit with a GELU gate: :math:`\operatorname{gelu}(xW + b) \odot (xV + c)`.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: learn the biases ``b`` and ``c``.
+        approximate: ``"none"`` (exact GELU) or ``"tanh"`` (Gemma's).
+        layout: ``"gate_up"``, ``"up_gate"`` or ``"interleaved"`` (see :class:`SwiGLU`).
+    """
+
+    __constants__ = _GatedLinear.__constants__ + ["approximate"]
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, *, approximate: str = "none", layout: str = "gate_up"
+    ) -> None:
+        super().__init__(in_features, out_features, bias, layout, None, 0.0)
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"actops.nn.GeGLU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.actops.geglu_packed(self.proj(x), -1, layout=self.layout, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        options = self._options()
+        if self.approximate != "none":
+            options.append(f"approximate={self.approximate!r}")
+        return ", ".join(options)
+
+
+class ReGLU(_GatedLinear):
+    r"""A gated linear unit with a ReLU gate: :math:`\operatorname{relu}(xW + b) \odot (xV + c)`.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: learn the biases ``b`` and ``c``.
+        layout: ``"gate_up"``, ``"up_gate"`` or ``"interleaved"`` (see :class:`SwiGLU`).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, layout: str = "gate_up") -> None:
+        super().__init__(in_features, out_features, bias, layout, None, 0.0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.ops.actops.reglu_packed(self.proj(x), -1, layout=self.layout)
+
+    def extra_repr(self) -> str:
+        return ", ".join(self._options())
 
 
 class Maxout(torch.nn.Module):

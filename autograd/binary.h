@@ -6,8 +6,10 @@
 //       input's shape and dtype
 //   Op::double_backward(gg_a, gg_b, grad, a, b, args) = the gradients of
 //       gg_a . grad f_a + gg_b . grad f_b in (grad, a, b)
-//   gated rows also: Op::packed(x, dim, args), Op::packed_backward(grad, x,
-//       dim, args), Op::halves(x, dim) = (gate, up) views.
+//   gated rows also: Op::packed(x, dim, layout, args),
+//       Op::packed_backward(grad, x, dim, layout, args), Op::parts(x, dim,
+//       layout) = (gate, up) views and Op::join(gate, up, dim, layout), its
+//       inverse.
 // The forward saves its inputs only.
 //   tangents:  f: f_a t_a + f_b t_b (from the backward, with the tangents as grad)
 //              backward: backward(t_grad) + the double backward's (d a, d b)
@@ -184,9 +186,9 @@ struct BinaryAutograd<Op, std::tuple<A...>> {
   }
 };
 
-// The packed layout of a gated op: x holds [gate | up] along dim, read in
-// place; its gradients are written into the two halves of one tensor. The
-// second derivatives are the split op's, on the halves.
+// The packed layout of a gated op: x holds gate and up along dim (in the
+// op's layout), read in place; its gradients are written into the two parts
+// of one tensor. The second derivatives are the split op's, on the parts.
 template <typename Op, typename Args = typename Op::args_t>
 struct PackedAutograd;
 
@@ -197,12 +199,13 @@ struct PackedAutograd<Op, std::tuple<A...>> {
   struct ForwardNode : NamedNode {
     SavedVariable x;
     int64_t dim = -1;
+    std::string layout;
     Stored args;
     variable_list apply(variable_list&& grads) override {
       if (!grads[0].defined()) {
         return {at::Tensor()};
       }
-      return {Op::packed_backward(grads[0], x.unpack(), dim, args)};
+      return {Op::packed_backward(grads[0], x.unpack(), dim, layout, args)};
     }
     void release_variables() override {
       x.reset_data();
@@ -212,16 +215,16 @@ struct PackedAutograd<Op, std::tuple<A...>> {
   struct BackwardNode : NamedNode {
     SavedVariable grad, x;
     int64_t dim = -1;
+    std::string layout;
     Stored args;
     variable_list apply(variable_list&& gg) override {
       if (!gg[0].defined()) {
         return {at::Tensor(), at::Tensor()};
       }
-      const at::Tensor xv = x.unpack();
-      auto [gate, up] = Op::halves(xv, dim);
-      auto [gg_gate, gg_up] = Op::halves(gg[0], dim);
+      auto [gate, up] = Op::parts(x.unpack(), dim, layout);
+      auto [gg_gate, gg_up] = Op::parts(gg[0], dim, layout);
       auto [d_grad, d_gate, d_up] = Op::double_backward(gg_gate, gg_up, grad.unpack(), gate, up, args);
-      return {d_grad, at::cat({d_gate, d_up}, dim)};
+      return {d_grad, Op::join(d_gate, d_up, dim, layout)};
     }
     void release_variables() override {
       grad.reset_data();
@@ -229,24 +232,26 @@ struct PackedAutograd<Op, std::tuple<A...>> {
     }
   };
 
-  static at::Tensor forward(const at::Tensor& x, int64_t dim, A... s) {
+  static at::Tensor forward(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     const auto args = std::forward_as_tuple(s...);
     if (!needs_autograd(x)) {
-      return below_autograd([&] { return Op::packed(x, dim, args); });
+      return below_autograd([&] { return Op::packed(x, dim, layout, args); });
     }
     auto node = node_for<ForwardNode>(x);
     if (node) {
       node->op = Op::packed_name();
       node->x = SavedVariable(x, false);
       node->dim = dim;
+      node->layout = own(layout);
       node->args = Stored(own(s)...);
     }
-    at::Tensor out = below_autograd([&] { return Op::packed(x, dim, args); });
+    at::Tensor out = below_autograd([&] { return Op::packed(x, dim, layout, args); });
     attach(node, out);
     const at::Tensor t_x = tangent_of(x);
     if (t_x.defined()) {
-      auto [gate, up] = Op::halves(primal_of(x), dim);
-      auto [t_gate, t_up] = Op::halves(t_x, dim);
+      // f_g t_g + f_u t_u, from the split backward with the tangents as grad
+      auto [gate, up] = Op::parts(primal_of(x), dim, layout);
+      auto [t_gate, t_up] = Op::parts(t_x, dim, layout);
       set_tangent(
           out, add_defined(
                    std::get<0>(Op::backward(t_gate, gate, up, args)), std::get<1>(Op::backward(t_up, gate, up, args))));
@@ -254,10 +259,10 @@ struct PackedAutograd<Op, std::tuple<A...>> {
     return out;
   }
 
-  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
+  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     const auto args = std::forward_as_tuple(s...);
     if (!needs_autograd(grad, x)) {
-      return below_autograd([&] { return Op::packed_backward(grad, x, dim, args); });
+      return below_autograd([&] { return Op::packed_backward(grad, x, dim, layout, args); });
     }
     auto node = node_for<BackwardNode>(grad, x);
     if (node) {
@@ -265,21 +270,22 @@ struct PackedAutograd<Op, std::tuple<A...>> {
       node->grad = SavedVariable(grad, false);
       node->x = SavedVariable(x, false);
       node->dim = dim;
+      node->layout = own(layout);
       node->args = Stored(own(s)...);
     }
-    at::Tensor out = below_autograd([&] { return Op::packed_backward(grad, x, dim, args); });
+    at::Tensor out = below_autograd([&] { return Op::packed_backward(grad, x, dim, layout, args); });
     attach(node, out);
     if (any_tangent(grad, x)) {
       const at::Tensor x_p = primal_of(x);
       at::Tensor t;
       if (tangent_of(grad).defined()) {
-        t = Op::packed_backward(tangent_of(grad), x_p, dim, args);
+        t = Op::packed_backward(tangent_of(grad), x_p, dim, layout, args);
       }
       if (tangent_of(x).defined()) {
-        auto [gate, up] = Op::halves(x_p, dim);
-        auto [t_gate, t_up] = Op::halves(tangent_of(x), dim);
+        auto [gate, up] = Op::parts(x_p, dim, layout);
+        auto [t_gate, t_up] = Op::parts(tangent_of(x), dim, layout);
         const auto d = Op::double_backward(t_gate, t_up, primal_of(grad), gate, up, args);
-        t = add_defined(t, at::cat({std::get<1>(d), std::get<2>(d)}, dim));
+        t = add_defined(t, Op::join(std::get<1>(d), std::get<2>(d), dim, layout));
       }
       set_tangent(out, t);
     }

@@ -9,7 +9,9 @@
 #include <ATen/TensorIterator.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/result_type.h>
+#include <ATen/ops/stack.h>
 
 #include <string>
 #include <tuple>
@@ -88,6 +90,20 @@ std::vector<at::Tensor> gradients_meta(const at::Tensor& like, at::TensorList sh
   return outputs;
 }
 
+// How a packed gated op finds gate and up along its dim.
+enum class Layout { GateUp, UpGate, Interleaved };
+Layout parse_layout(c10::string_view layout, const char* op) {
+  if (layout == "gate_up") {
+    return Layout::GateUp;
+  }
+  if (layout == "up_gate") {
+    return Layout::UpGate;
+  }
+  TORCH_CHECK(
+      layout == "interleaved", op, ": layout must be 'gate_up', 'up_gate' or 'interleaved', got '", layout, "'");
+  return Layout::Interleaved;
+}
+
 template <typename Row, typename Math, typename Args = typename Row::args_t>
 struct BinaryOp;
 
@@ -141,16 +157,17 @@ struct BinaryOp<Row, Math, std::tuple<A...>> {
     return apply_after([](const auto&... v) { return op.call(v...); }, args, gg_a, gg_b, grad, a, b);
   }
   template <typename Tuple>
-  static at::Tensor packed(const at::Tensor& x, int64_t dim, const Tuple& args) {
+  static at::Tensor packed(const at::Tensor& x, int64_t dim, c10::string_view layout, const Tuple& args) {
     static const auto op =
-        typed_op<at::Tensor(const at::Tensor&, int64_t, A...)>(std::string(Row::name) + "_packed");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, x, dim);
+        typed_op<at::Tensor(const at::Tensor&, int64_t, c10::string_view, A...)>(std::string(Row::name) + "_packed");
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, x, dim, layout);
   }
   template <typename Tuple>
-  static at::Tensor packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, const Tuple& args) {
-    static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, A...)>(
+  static at::Tensor packed_backward(
+      const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, const Tuple& args) {
+    static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, c10::string_view, A...)>(
         std::string(Row::name) + "_packed_backward");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x, dim);
+    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x, dim, layout);
   }
 
   // ---- checks and shapes ----
@@ -263,8 +280,9 @@ struct BinaryOp<Row, Math, std::tuple<A...>> {
     return {out[0], out[1], out[2]};
   }
 
-  // ---- packed (gated rows): [gate | up] halves of x along dim ----
-  static Pair halves_checked(const at::Tensor& x, int64_t dim, const char* op) {
+  // ---- packed (gated rows): gate and up parts of x along dim, as views ----
+  static Pair parts_checked(const at::Tensor& x, int64_t dim, c10::string_view layout, const char* op) {
+    const Layout kind = parse_layout(layout, op);
     check_floating(x, op, "x");
     const int64_t ndim = x.dim();
     TORCH_CHECK(ndim > 0, op, ": x must have at least one dimension");
@@ -272,40 +290,66 @@ struct BinaryOp<Row, Math, std::tuple<A...>> {
     const int64_t d = dim < 0 ? dim + ndim : dim;
     const c10::SymInt size = x.sym_size(d);
     TORCH_CHECK(
-        size % 2 == 0, op, ": the size of dim ", dim, " (", size, ") must be even: it holds the [gate | up] halves");
+        size % 2 == 0, op, ": the size of dim ", dim, " (", size, ") must be even: it holds gate and up (layout '",
+        layout, "')");
     const c10::SymInt half = size / 2;
-    return {x.narrow_symint(d, 0, half), x.narrow_symint(d, half, half)};
+    switch (kind) {
+      case Layout::GateUp:
+        return {x.narrow_symint(d, 0, half), x.narrow_symint(d, half, half)};
+      case Layout::UpGate:
+        return {x.narrow_symint(d, half, half), x.narrow_symint(d, 0, half)};
+      case Layout::Interleaved:
+      default: {
+        const at::Tensor pairs = x.unflatten_symint(d, {half, 2});
+        return {pairs.select(d + 1, 0), pairs.select(d + 1, 1)};
+      }
+    }
   }
-  static Pair halves(const at::Tensor& x, int64_t dim) {
-    return halves_checked(x, dim, packed_name());
+  static Pair parts(const at::Tensor& x, int64_t dim, c10::string_view layout) {
+    return parts_checked(x, dim, layout, packed_name());
+  }
+  // The inverse of parts: one x-shaped tensor from its gate and up parts.
+  static at::Tensor join(const at::Tensor& gate, const at::Tensor& up, int64_t dim, c10::string_view layout) {
+    const int64_t d = dim < 0 ? dim + gate.dim() : dim;
+    switch (parse_layout(layout, packed_name())) {
+      case Layout::GateUp:
+        return at::cat({gate, up}, d);
+      case Layout::UpGate:
+        return at::cat({up, gate}, d);
+      case Layout::Interleaved:
+      default:
+        return at::stack({gate, up}, d + 1).flatten(d, d + 1);
+    }
   }
 
-  static at::Tensor packed_cpu(const at::Tensor& x, int64_t dim, A... s) {
+  static at::Tensor packed_cpu(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     const char* op = packed_name();
     check_args(op, s...);
-    auto [gate, up] = halves_checked(x, dim, op);
+    auto [gate, up] = parts_checked(x, dim, layout, op);
     at::Tensor out = empty_like_preserving(gate);
     auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(gate).add_const_input(up).build();
     cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
-  static at::Tensor packed_meta(const at::Tensor& x, int64_t dim, A... s) {
+  static at::Tensor packed_meta(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     check_args(packed_name(), s...);
-    return empty_like_preserving(std::get<0>(halves_checked(x, dim, packed_name())));
+    return empty_like_preserving(std::get<0>(parts_checked(x, dim, layout, packed_name())));
   }
 
-  static Pair check_packed_backward(const char* op, const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
+  static Pair check_packed_backward(
+      const char* op, const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     check_args(op, s...);
-    auto parts = halves_checked(x, dim, op);
-    check_like(grad, std::get<0>(parts), op, "grad", "the output", /*exact_shape=*/true);
-    return parts;
+    auto p = parts_checked(x, dim, layout, op);
+    check_like(grad, std::get<0>(p), op, "grad", "the output", /*exact_shape=*/true);
+    return p;
   }
-  static at::Tensor packed_backward_cpu(const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
+  static at::Tensor packed_backward_cpu(
+      const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     const char* op = packed_backward_name();
-    auto [gate, up] = check_packed_backward(op, grad, x, dim, s...);
+    auto [gate, up] = check_packed_backward(op, grad, x, dim, layout, s...);
     at::Tensor grad_x = empty_like_preserving(x);
-    // Both halves of grad_x written in the same sweep, through views.
-    auto [grad_gate, grad_up] = halves_checked(grad_x, dim, op);
+    // Both parts of grad_x written in the same sweep, through views.
+    auto [grad_gate, grad_up] = parts_checked(grad_x, dim, layout, op);
     auto iter = at::TensorIteratorConfig()
                     .add_output(grad_gate)
                     .add_output(grad_up)
@@ -316,8 +360,9 @@ struct BinaryOp<Row, Math, std::tuple<A...>> {
     cpu::binary_stub<Row>.select(op)(iter, Pass::First, args_t(s...), nullptr);
     return grad_x;
   }
-  static at::Tensor packed_backward_meta(const at::Tensor& grad, const at::Tensor& x, int64_t dim, A... s) {
-    check_packed_backward(packed_backward_name(), grad, x, dim, s...);
+  static at::Tensor packed_backward_meta(
+      const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
+    check_packed_backward(packed_backward_name(), grad, x, dim, layout, s...);
     return empty_like_preserving(x);
   }
 
@@ -328,7 +373,9 @@ struct BinaryOp<Row, Math, std::tuple<A...>> {
     const std::string b = Row::b_name;
     const std::string params = Row::schema_params;
     const std::string plain = without_defaults(Row::schema_params);
-    m.def((op + "(Tensor " + a + ", Tensor " + b + params + ") -> Tensor").c_str(), op_tags());
+    // gated ops take their scalar parameters by keyword only
+    const std::string star = kGated ? ", *" : "";
+    m.def((op + "(Tensor " + a + ", Tensor " + b + star + params + ") -> Tensor").c_str(), op_tags());
     m.def(
         (op + "_backward(Tensor grad, Tensor " + a + ", Tensor " + b + plain + ") -> (Tensor grad_" + a +
          ", Tensor grad_" + b + ")")
@@ -350,8 +397,13 @@ struct BinaryOp<Row, Math, std::tuple<A...>> {
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
     if constexpr (kGated) {
       using Packed = autograd::PackedAutograd<BinaryOp>;
-      m.def((op + "_packed(Tensor x, int dim=-1" + params + ") -> Tensor").c_str(), op_tags());
-      m.def((op + "_packed_backward(Tensor grad, Tensor x, int dim" + plain + ") -> Tensor").c_str(), op_tags());
+      m.def(
+          (op + "_packed(Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params + ") -> Tensor")
+              .c_str(),
+          op_tags());
+      m.def(
+          (op + "_packed_backward(Tensor grad, Tensor x, int dim, str layout" + plain + ") -> Tensor").c_str(),
+          op_tags());
       register_kernel(m, op + "_packed", c10::DispatchKey::CPU, &packed_cpu);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::CPU, &packed_backward_cpu);
       register_kernel(m, op + "_packed", c10::DispatchKey::Meta, &packed_meta);

@@ -21,10 +21,17 @@
 //       learnable beta, broadcast to x (one value or one per channel)
 //   at::Tensor trelu(const at::Tensor& x, double threshold, const at::Tensor& alpha);
 //       learnable alpha, as the fixed-alpha trelu below
-//   at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
-//       swish(gate) * up, broadcasting as torch.mul
-//   at::Tensor swiglu(const at::Tensor& x, int64_t dim);
-//       the same on the [gate | up] halves of x along dim, read in place
+//   at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up, double beta = 1.0,
+//                     c10::optional<double> limit = c10::nullopt, double up_offset = 0.0);
+//       swish_beta(gate) * (up + up_offset), broadcasting as torch.mul; with a
+//       limit, gate clamped to <= limit and up to [-limit, limit] first
+//   at::Tensor swiglu(const at::Tensor& x, int64_t dim, c10::string_view layout = "gate_up", ...);
+//       the same on gate and up packed in x along dim ("gate_up", "up_gate"
+//       or "interleaved"), read in place
+//   geglu(gate, up, approximate = "none", limit, up_offset), geglu(x, dim, layout, ...)
+//       gelu(gate) * (up + up_offset), GELU exact or "tanh"
+//   reglu(gate, up, limit, up_offset), reglu(x, dim, layout, ...)
+//       relu(gate) * (up + up_offset)
 //
 // Floating dtypes only (float32, float64, bfloat16, float16); any shape and
 // layout. Tensor operands of one op follow torch's type promotion, as
@@ -121,14 +128,17 @@ ACTOPS_PARAMETRIC_OPS(ACTOPS_DECLARE_PARAMETRIC)
   inline at::Tensor name(const at::Tensor& gate, const at::Tensor& up ACTOPS_UNPAREN(params)) {        \
     ACTOPS_OP_CALL(at::Tensor, "actops::" #name, gate, up ACTOPS_UNPAREN(args));                       \
   }                                                                                                    \
-  inline at::Tensor name(const at::Tensor& x, int64_t dim ACTOPS_UNPAREN(params)) {                    \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed", x, dim ACTOPS_UNPAREN(args));               \
+  inline at::Tensor name(                                                                              \
+      const at::Tensor& x, int64_t dim,                                                                \
+      c10::string_view layout = ACTOPS_GLU_LAYOUT_DEFAULT ACTOPS_UNPAREN(params)) {                    \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed", x, dim, layout ACTOPS_UNPAREN(args));       \
   }                                                                                                    \
   ACTOPS_DECLARE_BINARY_DETAIL(name, gate, up, params, args)                                           \
   namespace detail {                                                                                   \
   inline at::Tensor name##_packed_backward(                                                            \
-      const at::Tensor& grad, const at::Tensor& x, int64_t dim ACTOPS_UNPAREN(params)) {               \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed_backward", grad, x, dim ACTOPS_UNPAREN(args)); \
+      const at::Tensor& grad, const at::Tensor& x, int64_t dim,                                        \
+      c10::string_view layout = ACTOPS_GLU_LAYOUT_DEFAULT ACTOPS_UNPAREN(params)) {                    \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed_backward", grad, x, dim, layout ACTOPS_UNPAREN(args)); \
   }                                                                                                    \
   }
 ACTOPS_GATED_OPS(ACTOPS_DECLARE_GATED)

@@ -31,14 +31,27 @@
   X(swish_learnable, swish, SwishLearnable, beta, (), (), "")                                          \
   X(trelu_learnable, trelu, TReluLearnable, alpha, (, double threshold), (, threshold), ", float threshold=1.0")
 
-// Gated rows: gate(g) * u, the gate any unary Math (Glu<Gate>). Two layouts:
-// split, <name>(gate, up, ...), broadcasting as torch.mul, and packed,
-// <name>(x, dim, ...), x holding [gate | up] halves along dim.
+// Gated rows: gate(g) * (u + up_offset), the gate any unary Math
+// (Glu<Gate>), with g and u optionally clamped first (limit, GPT-OSS). Two
+// layouts: split, <name>(gate, up, *, params...), broadcasting as torch.mul,
+// and packed, <name>_packed(x, dim=-1, *, layout="gate_up", params...), x
+// holding gate and up along dim ("gate_up", "up_gate" halves or
+// "interleaved": gate at even, up at odd positions). The params column lists
+// the gate's parameters and then, in every gated row, limit and up_offset.
 //   ops <name>, <name>_backward, <name>_double_backward (split, as the
-//       parametric ops), <name>_packed(x, dim=-1, ...),
-//       <name>_packed_backward(grad, x, dim, ...)
+//       parametric ops), <name>_packed, <name>_packed_backward(grad, x, dim,
+//       layout, ...)
 //   X(name, Math, params, args, schema)
-#define ACTOPS_GATED_OPS(X) X(swiglu, Glu<math::Swish>, (), (), "")
+#define ACTOPS_GLU_LAYOUT_DEFAULT "gate_up"
+#define ACTOPS_GLU_PARAMS , c10::optional<double> limit = c10::nullopt, double up_offset = 0.0
+#define ACTOPS_GLU_ARGS , limit, up_offset
+#define ACTOPS_GLU_SCHEMA ", float? limit=None, float up_offset=0.0"
+#define ACTOPS_GATED_OPS(X)                                                                            \
+  X(swiglu, Glu<math::Swish>, (, double beta = 1.0 ACTOPS_GLU_PARAMS), (, beta ACTOPS_GLU_ARGS),       \
+    ", float beta=1.0" ACTOPS_GLU_SCHEMA)                                                               \
+  X(geglu, Glu<math::Gelu>, (, c10::string_view approximate = "none" ACTOPS_GLU_PARAMS),               \
+    (, approximate ACTOPS_GLU_ARGS), ", str approximate=\"none\"" ACTOPS_GLU_SCHEMA)                    \
+  X(reglu, Glu<math::Relu>, (ACTOPS_GLU_PARAMS), (ACTOPS_GLU_ARGS), ACTOPS_GLU_SCHEMA)
 
 // Helpers for the columns.
 #define ACTOPS_UNPAREN_(...) __VA_ARGS__

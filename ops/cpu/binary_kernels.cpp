@@ -2,7 +2,7 @@
 // gated), compiled once per instruction set (see ops/cpu/dispatch.h). One
 // template: the passes are written with the math struct's value, gradients
 // and second_gradients alone. The two tensors may be broadcast, or be the
-// two halves of one packed tensor (strided views, read in place).
+// two parts of one packed tensor (strided views, read in place).
 #include <array>
 #include <tuple>
 #include <type_traits>
@@ -28,6 +28,12 @@ void map_gradients(at::TensorIteratorBase& iter, const char* op, double* sum, co
 
 template <typename Math>
 void run_binary(at::TensorIteratorBase& iter, Pass pass, const char* op, const Math& m, double* sum) {
+  if constexpr (math::has_visit<Math>::value) {
+    // a form chosen at run time (a clamped unit, gelu's approximate): each
+    // form its own loop
+    m.visit([&](const auto& form) { run_binary(iter, pass, op, form, sum); });
+    return;
+  } else {
   switch (pass) {
     case Pass::Value:  // (a, b) -> f
       map_multi<1, 2>(iter, op, [m](const auto& in) {
@@ -54,6 +60,7 @@ void run_binary(at::TensorIteratorBase& iter, Pass pass, const char* op, const M
             gg_a * d.a + gg_b * d.b, grad * (gg_a * h.aa + gg_b * h.ab), grad * (gg_a * h.ab + gg_b * h.bb)};
       });
       return;
+  }
   }
 }
 

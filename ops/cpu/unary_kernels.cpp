@@ -12,14 +12,9 @@ namespace actops::cpu {
 inline namespace CPU_CAPABILITY {
 namespace {
 
-template <typename Math, typename = void>
-struct has_visit : std::false_type {};
-template <typename Math>
-struct has_visit<Math, std::void_t<decltype(&Math::template visit<int (*)(int)>)>> : std::true_type {};
-
 template <typename Math>
 void run_unary(at::TensorIteratorBase& iter, Pass pass, const char* op, const Math& m) {
-  if constexpr (has_visit<Math>::value) {
+  if constexpr (math::has_visit<Math>::value) {
     // a form chosen at run time (gelu's approximate): each form its own loop
     m.visit([&](const auto& form) { run_unary(iter, pass, op, form); });
   } else {

@@ -4,6 +4,7 @@
 #include "ops/math/gelu.h"
 #include "ops/math/glu.h"
 #include "ops/math/mish.h"
+#include "ops/math/relu.h"
 #include "ops/math/relu2.h"
 #include "ops/math/swish.h"
 #include "ops/math/trelu.h"

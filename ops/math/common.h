@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 // The CPU kernels are compiled once per instruction set. Inline functions
 // instantiated in those translation units must not share a mangled name, or
@@ -50,6 +51,24 @@ struct Maker {
     return Math{args...};
   }
 };
+
+// Some math structs choose among forms at run time (gelu's approximate, a
+// clamped or plain gated unit): they have visit(f), which calls f with the
+// chosen form, a struct of its own, so that each form gets its own loop.
+template <typename Math, typename = void>
+struct has_visit : std::false_type {};
+template <typename Math>
+struct has_visit<Math, std::void_t<decltype(&Math::template visit<int (*)(int)>)>> : std::true_type {};
+
+// f(form) for m's chosen form, or f(m) when m has one form.
+template <typename Math, typename F>
+C10_HOST_DEVICE void visit_form(const Math& m, const F& f) {
+  if constexpr (has_visit<Math>::value) {
+    m.visit(f);
+  } else {
+    f(m);
+  }
+}
 
 template <typename T>
 C10_HOST_DEVICE inline T where(bool cond, T a, T b) {

@@ -1,31 +1,123 @@
-// Gated linear units: glu(g, u) = gate(g) * u for any element-wise gate with
-// forward / derivative / second_derivative (Swish gives SwiGLU). Everything
-// the backward and double backward need follows from the gate's three
-// functions:
-//   f_g = u gate'(g)    f_u = gate(g)
-//   f_gg = u gate''(g)  f_gu = gate'(g)   f_uu = 0
+// Gated linear units: glu(g, u) = gate(g) * (u + up_offset) for any
+// element-wise gate with forward / derivative / second_derivative (Swish
+// gives SwiGLU, GELU GeGLU, ReLU ReGLU). With a limit (GPT-OSS), g is clamped
+// to <= limit and u to [-limit, limit] first, with torch.clamp's gradient:
+// it passes where the value lies within the bounds, boundaries included.
+// Everything the backward and double backward need follows from the gate's
+// three functions; with m_g, m_u the clamp masks and v = clamp(u) + offset:
+//   f_g = m_g v gate'(g)     f_u = m_u gate(g)
+//   f_gg = m_g v gate''(g)   f_gu = m_g m_u gate'(g)   f_uu = 0
 #pragma once
+
+#include <c10/util/Exception.h>
+#include <c10/util/Optional.h>
+
+#include <tuple>
+#include <utility>
 
 #include "ops/math/common.h"
 
 namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
+// No clamp: the gate's own derivatives, NaN propagating as usual.
 template <typename Gate>
-struct Glu {
-  Gate gate{};
+struct GluForm {
+  Gate gate;
+  double up_offset;
 
   template <typename T>
   C10_HOST_DEVICE T value(T g, T u) const {
-    return gate.forward(g) * u;
+    return gate.forward(g) * (u + c<T>(up_offset));
   }
   template <typename T>
   C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
-    return {u * gate.derivative(g), gate.forward(g)};
+    return {(u + c<T>(up_offset)) * gate.derivative(g), gate.forward(g)};
   }
   template <typename T>
   C10_HOST_DEVICE Hessian2<T> second_gradients(T g, T u) const {
-    return {u * gate.second_derivative(g), gate.derivative(g), c<T>(0)};
+    return {(u + c<T>(up_offset)) * gate.second_derivative(g), gate.derivative(g), c<T>(0)};
+  }
+};
+
+template <typename Gate>
+struct ClampedGluForm {
+  Gate gate;
+  double limit;
+  double up_offset;
+
+  template <typename T>
+  C10_HOST_DEVICE T gate_in(T g) const {
+    return nan_min(g, c<T>(limit));
+  }
+  template <typename T>
+  C10_HOST_DEVICE T up_in(T u) const {
+    return clamp(u, c<T>(-limit), c<T>(limit)) + c<T>(up_offset);
+  }
+  // 1 where the gradient passes the clamp, else 0
+  template <typename T>
+  C10_HOST_DEVICE T gate_mask(T g) const {
+    return where(g <= c<T>(limit), c<T>(1), c<T>(0));
+  }
+  template <typename T>
+  C10_HOST_DEVICE T up_mask(T u) const {
+    return where(abs(u) <= c<T>(limit), c<T>(1), c<T>(0));
+  }
+
+  template <typename T>
+  C10_HOST_DEVICE T value(T g, T u) const {
+    return gate.forward(gate_in(g)) * up_in(u);
+  }
+  template <typename T>
+  C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
+    const T gc = gate_in(g);
+    return {gate_mask(g) * (up_in(u) * gate.derivative(gc)), up_mask(u) * gate.forward(gc)};
+  }
+  template <typename T>
+  C10_HOST_DEVICE Hessian2<T> second_gradients(T g, T u) const {
+    const T gc = gate_in(g);
+    const T mg = gate_mask(g);
+    return {mg * (up_in(u) * gate.second_derivative(gc)), mg * up_mask(u) * gate.derivative(gc), c<T>(0)};
+  }
+};
+
+template <typename Gate>
+struct Glu {
+  Gate gate{};
+  bool clamped = false;
+  double limit = 0.0;
+  double up_offset = 0.0;
+
+  // The clamped or plain form over the gate's own chosen form.
+  template <typename F>
+  C10_HOST_DEVICE void visit(const F& f) const {
+    visit_form(gate, [&](const auto& form) {
+      using Form = std::decay_t<decltype(form)>;
+      if (clamped) {
+        f(ClampedGluForm<Form>{form, limit, up_offset});
+      } else {
+        f(GluForm<Form>{form, up_offset});
+      }
+    });
+  }
+};
+
+// A gated row's scalar arguments: the gate's, then limit and up_offset.
+template <typename Gate>
+struct Maker<Glu<Gate>> {
+  template <typename... Args>
+  static Glu<Gate> make(const char* op, const Args&... args) {
+    return make_from(op, std::forward_as_tuple(args...), std::make_index_sequence<sizeof...(Args) - 2>{});
+  }
+
+ private:
+  template <typename Tuple, size_t... I>
+  static Glu<Gate> make_from(const char* op, const Tuple& args, std::index_sequence<I...>) {
+    constexpr size_t n = std::tuple_size<Tuple>::value;
+    const c10::optional<double> limit = std::get<n - 2>(args);
+    const double up_offset = std::get<n - 1>(args);
+    TORCH_CHECK(!limit.has_value() || *limit > 0, op, ": limit must be positive, got ", limit.value_or(0.0));
+    return Glu<Gate>{Maker<Gate>::make(op, std::get<I>(args)...), limit.has_value(), limit.value_or(0.0), up_offset};
   }
 };
 

@@ -140,14 +140,20 @@ def test_swiglu_opcheck():
     torch.library.opcheck(ops.swiglu, (gate, up))
     torch.library.opcheck(ops.swiglu, (gate.detach().bfloat16(), up.detach().bfloat16()))
     grad = torch.randn(4, 6, requires_grad=True)
-    torch.library.opcheck(ops.swiglu_backward, (grad, gate, up))
-    torch.library.opcheck(ops.swiglu_double_backward, (torch.randn(4, 6), torch.randn(6), grad.detach(), gate.detach(), up.detach()))
+    torch.library.opcheck(ops.swiglu_backward, (grad, gate, up, 1.0, None, 0.0))
+    torch.library.opcheck(
+        ops.swiglu_double_backward,
+        (torch.randn(4, 6), torch.randn(6), grad.detach(), gate.detach(), up.detach(), 1.0, None, 0.0),
+    )
     x = torch.randn(3, 4, 10, dtype=torch.float64, requires_grad=True)
     for dim in (-1, 1):
         torch.library.opcheck(ops.swiglu_packed, (x, dim))
         half = list(x.shape)
         half[dim] //= 2
-        torch.library.opcheck(ops.swiglu_packed_backward, (torch.randn(half, dtype=torch.float64, requires_grad=True), x, dim))
+        torch.library.opcheck(
+            ops.swiglu_packed_backward,
+            (torch.randn(half, dtype=torch.float64, requires_grad=True), x, dim, "gate_up", 1.0, None, 0.0),
+        )
 
 
 # ---- Maxout ----------------------------------------------------------------------
