@@ -18,6 +18,7 @@ from actops._batching import register_batching_rules as _register_batching_rules
 _register_batching_rules()
 
 from actops import nn  # noqa: E402
+from actops.patching import patch  # noqa: E402
 from actops.functional import (  # noqa: E402
     cpu_capability,
     geglu,
@@ -31,5 +32,5 @@ from actops.functional import (  # noqa: E402
     trelu,
 )
 
-__all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "nn", "reglu", "relu2", "swiglu", "swish", "trelu"]
+__all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "nn", "patch", "reglu", "relu2", "swiglu", "swish", "trelu"]
 __version__ = "0.1.0"

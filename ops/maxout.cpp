@@ -3,6 +3,8 @@
 // holds `pieces` (uint8 up to 256), not the input. CPU loops:
 // ops/cpu/maxout_kernel.cpp; autograd: autograd/maxout.cpp.
 #include <ATen/ops/empty.h>
+
+#include <limits>
 #include <torch/library.h>
 
 #include "ops/cpu/kernel_stubs.h"
@@ -31,9 +33,10 @@ constexpr const char* kBackward = "actops.maxout_backward";
 
 using Pair = std::tuple<at::Tensor, at::Tensor>;
 
-int64_t checked_dim(int64_t dim, int64_t ndim, const char* op) {
-  TORCH_CHECK(ndim > 0, op, ": x must have at least one dimension");
-  TORCH_CHECK(dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for x with ", ndim, " dimensions");
+int64_t checked_dim(int64_t dim, int64_t ndim, const char* op, const char* arg = "x") {
+  TORCH_CHECK(ndim > 0, op, ": ", arg, " must have at least one dimension");
+  TORCH_CHECK(
+      dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for ", arg, " with ", ndim, " dimensions");
   return dim < 0 ? dim + ndim : dim;
 }
 
@@ -99,14 +102,20 @@ c10::SymDimVector maxout_input_shape(
     const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim, const char* op) {
   check_floating(grad, op, "grad");
   TORCH_CHECK(pieces >= 1, op, ": pieces must be at least 1, got ", pieces);
-  const int64_t d = checked_dim(dim, grad.dim(), op);
+  const int64_t d = checked_dim(dim, grad.dim(), op, "grad");
   TORCH_CHECK_TYPE(
       indices.scalar_type() == maxout_index_dtype(pieces), op, ": indices for ", pieces, " pieces must have dtype ",
       c10::getDtypeNames(maxout_index_dtype(pieces)).first, ", got ", c10::getDtypeNames(indices.scalar_type()).first);
   TORCH_CHECK(
       indices.sym_sizes() == grad.sym_sizes(), op, ": indices have shape ", indices.sym_sizes(),
       " but grad has shape ", grad.sym_sizes());
+  check_same_device(indices, grad, op, "indices", "grad");
   c10::SymDimVector shape(grad.sym_sizes().begin(), grad.sym_sizes().end());
+  if (const auto size = shape[d].maybe_as_int(); size.has_value() && *size > 0) {
+    TORCH_CHECK(
+        *size <= std::numeric_limits<int64_t>::max() / pieces, op, ": the size of dim ", dim, " of grad (", *size,
+        ") times pieces (", pieces, ") overflows int64");
+  }
   shape[d] = shape[d] * pieces;
   return shape;
 }
@@ -117,7 +126,7 @@ at::Tensor maxout_backward_cpu(const at::Tensor& grad, const at::Tensor& indices
   if (grad_x.numel() > 0) {
     const at::Tensor g = grad.contiguous();
     const at::Tensor idx = indices.contiguous();
-    cpu::maxout_backward_stub.select(kBackward)(g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward)));
+    cpu::maxout_backward_stub.select(kBackward)(g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward, "grad")));
   }
   return grad_x;
 }

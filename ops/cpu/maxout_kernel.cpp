@@ -41,6 +41,14 @@ inline bool replaces(T v, T b) {
   return (b == b) & ((v > b) | (v != v));
 }
 
+// An index that a caller of maxout_backward passed must pick one of the k
+// pieces: anything else would write out of bounds (or drop the gradient).
+inline void check_index(int64_t j, int64_t k, int64_t position) {
+  TORCH_CHECK(
+      static_cast<uint64_t>(j) < static_cast<uint64_t>(k), "actops.maxout_backward: indices[", position, "] = ", j,
+      " is out of range for ", k, " pieces");
+}
+
 // Rows of (outer, group) pairs per parallel task: about 32K elements read.
 int64_t grain(const MaxoutShape& s) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.pieces * s.inner));
@@ -56,8 +64,11 @@ void maxout_groups(
   using opmath_t = at::opmath_type<scalar_t>;
   const int64_t k = K > 0 ? K : k_runtime;
   constexpr int64_t kBlock = 256;
+  // 32-bit lanes like the values', narrowed on store; 64-bit when the
+  // indices are (more than 2^31 pieces)
+  using lane_t = std::conditional_t<sizeof(index_t) == 8, int64_t, int32_t>;
   opmath_t best[kBlock];
-  int32_t arg[kBlock];  // 32-bit lanes like the values', narrowed on store
+  lane_t arg[kBlock];
   for (int64_t start = begin; start < end; start += kBlock) {
     const int64_t n = std::min(kBlock, end - start);
     const scalar_t* group = src + start * k;
@@ -70,7 +81,7 @@ void maxout_groups(
         const opmath_t v = static_cast<opmath_t>(group[g * k + j]);
         const bool take = replaces(v, best[g]);
         best[g] = take ? v : best[g];
-        arg[g] = take ? static_cast<int32_t>(j) : arg[g];
+        arg[g] = take ? static_cast<lane_t>(j) : arg[g];
       }
     }
     for (int64_t g = 0; g < n; ++g) {
@@ -171,15 +182,29 @@ void maxout_backward_kernel(
         if (inner == 1) {
           // Groups of k consecutive values: clear this task's slice of grad_x
           // (a vectorized fill, still in cache), then one store per group.
+          // Each index is checked before its store (one compare per group).
           std::fill(dx + begin * k, dx + end * k, zero);
           for (int64_t row = begin; row < end; ++row) {
-            dx[row * k + static_cast<int64_t>(idx[row])] = g[row];
+            const int64_t j = static_cast<int64_t>(idx[row]);
+            check_index(j, k, row);
+            dx[row * k + j] = g[row];
           }
           return;
         }
         // Every element written once: the gradient at the group's index, 0
-        // elsewhere; the inner loop vectorizes.
+        // elsewhere; the inner loops vectorize (the check is an OR over the
+        // row's indices).
         for (int64_t row = begin; row < end; ++row) {
+          const index_t* row_idx = idx + row * inner;
+          bool bad = false;
+          for (int64_t i = 0; i < inner; ++i) {
+            bad |= static_cast<uint64_t>(static_cast<int64_t>(row_idx[i])) >= static_cast<uint64_t>(k);
+          }
+          if (bad) {
+            for (int64_t i = 0; i < inner; ++i) {
+              check_index(static_cast<int64_t>(row_idx[i]), k, row * inner + i);
+            }
+          }
           for (int64_t j = 0; j < k; ++j) {
             scalar_t* out = dx + (row * k + j) * inner;
             const scalar_t* in = g + row * inner;

@@ -1,0 +1,50 @@
+"""Defects found by adversarial use, each held by a test: indices that a
+caller of a backward op passes are range-checked, sizes are checked for
+overflow, and messages name the tensor they are about."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import actops
+
+ops = torch.ops.actops
+
+
+# the indices' dtype follows pieces: (pieces, dtype, an index out of range)
+INDEX_CASES = [(2, torch.uint8, 255), (2, torch.uint8, 2), (300, torch.int16, -1), (300, torch.int16, 300),
+               (40000, torch.int32, -5), (40000, torch.int32, 40000)]
+
+
+@pytest.mark.parametrize("pieces, dtype, bad", INDEX_CASES)
+@pytest.mark.parametrize("shape, dim", [((1000, 4), 1), ((10, 4, 3), 1), ((6, 8), 0)])
+def test_maxout_backward_rejects_out_of_range_indices(pieces, dtype, bad, shape, dim):
+    # before: a write out of bounds (SIGSEGV), or with dim not last the
+    # gradient silently dropped
+    grad = torch.randn(shape)
+    indices = torch.zeros(shape, dtype=dtype)
+    indices.view(-1)[-1] = bad
+    with pytest.raises(RuntimeError, match=r"actops\.maxout_backward: indices\[\d+\] = -?\d+ is out of range for \d+ pieces"):
+        ops.maxout_backward(grad, indices, pieces, dim)
+
+
+def test_maxout_backward_checks_that_size_times_pieces_fits():
+    with pytest.raises(RuntimeError, match=r"actops\.maxout_backward: the size of dim 1 of grad \(4\) times pieces"):
+        ops.maxout_backward(torch.randn(2, 4), torch.zeros(2, 4, dtype=torch.int64), 2**62, 1)
+    with pytest.raises(RuntimeError, match=r"actops\.maxout_backward: dim 3 is out of range for grad with 2 dimensions"):
+        ops.maxout_backward(torch.randn(2, 4), torch.zeros(2, 4, dtype=torch.uint8), 2, 3)
+
+
+def test_maxout_with_more_than_2_to_the_31_pieces():
+    # one group of k > 2^31 values (bfloat16: 4 GiB): the index is int64 and
+    # must not wrap through a 32-bit lane
+    k = 2**31 + 2
+    x = torch.zeros(k, dtype=torch.bfloat16)
+    x[-1] = 1.0
+    x.requires_grad_()
+    out, indices = ops.maxout_with_indices(x.detach(), k, 0)
+    assert indices.dtype == torch.int64 and int(indices) == k - 1 and float(out) == 1.0
+    y = actops.maxout(x, k, 0)
+    y.backward(torch.ones_like(y))
+    assert float(x.grad[-1]) == 1.0 and int(x.grad.count_nonzero()) == 1
