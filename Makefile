@@ -17,7 +17,10 @@ demo: build
 
 test: test-cpp test-python
 
+# The GoogleTest suite is off in plain builds and pip installs: turned on here.
 test-cpp: build
+	cmake -S . -B build -DACTOPS_BUILD_TESTS=ON >/dev/null
+	cmake --build build
 	cd build && ctest --output-on-failure --no-tests=error
 
 test-python: build
@@ -39,5 +42,5 @@ $(VENV)/.requirements: requirements-dev.txt | $(VENV)/bin/python
 
 # The package, editable, linked to the CMake build in build/.
 $(VENV)/.installed: setup.py pyproject.toml $(VENV)/.requirements | debian
-	$(PY) -m pip install -q --no-build-isolation -e .
+	ACTOPS_BUILD_DIR=$(CURDIR)/build $(PY) -m pip install -q --no-build-isolation -e .
 	touch $@

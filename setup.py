@@ -4,11 +4,17 @@ setup.py does not compile anything itself: it drives the CMake build in
 build/ (the same one C++ users and the GoogleTest suite use, so every source
 compiles once) and ships its libactops in the package as actops/lib/.
 The torch it builds against is the one already installed in the Python that
-runs pip, with or without build isolation.
+runs pip, with or without build isolation. The build directory belongs to
+that environment (keyed by its Python and torch), so installing one checkout
+into several environments never mixes their builds; `make` builds in build/
+(ACTOPS_BUILD_DIR). A built wheel requires exactly the torch release it was
+built against (its C++ ABI); building from source accepts any torch >= 2.11.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -19,8 +25,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-BUILD_DIR = ROOT / "build"
 LIBRARY = "actops.lib.libactops"
+VERSION = (ROOT / "VERSION").read_text().strip()
 
 
 def installing_python_env() -> dict[str, str]:
@@ -31,14 +37,25 @@ def installing_python_env() -> dict[str, str]:
     return env
 
 
-def torch_cmake_prefix() -> str:
+def probe_torch() -> dict[str, str]:
+    """The installing Python's torch: its CMake prefix and release."""
     probe = subprocess.run(
-        [sys.executable, "-c", "import torch; print(torch.utils.cmake_prefix_path)"],
+        [sys.executable, "-c",
+         "import json, torch; print(json.dumps({'prefix': torch.utils.cmake_prefix_path, "
+         "'version': torch.__version__.split('+')[0]}))"],
         env=installing_python_env(), capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         reason = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "torch is not importable"
         sys.exit(f"actops: install torch first (for example `pip install torch==2.13.0`): {reason}")
-    return probe.stdout.strip()
+    return json.loads(probe.stdout)
+
+
+TORCH = probe_torch()
+if os.environ.get("ACTOPS_BUILD_DIR"):
+    BUILD_DIR = Path(os.environ["ACTOPS_BUILD_DIR"]).resolve()
+else:
+    environment = hashlib.sha256(f"{sys.prefix}|{TORCH['prefix']}".encode()).hexdigest()[:10]
+    BUILD_DIR = ROOT / "build" / "envs" / f"py{sys.version_info[0]}{sys.version_info[1]}-torch{TORCH['version']}-{environment}"
 
 
 class CMakeBuild(build_ext):
@@ -55,7 +72,7 @@ class CMakeBuild(build_ext):
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         configure = [
             "cmake", "-S", str(ROOT), "-B", str(BUILD_DIR),
-            f"-DCMAKE_PREFIX_PATH={torch_cmake_prefix()}",
+            f"-DCMAKE_PREFIX_PATH={TORCH['prefix']}",
             f"-DPython3_EXECUTABLE={sys.executable}",
         ]
         if not (BUILD_DIR / "CMakeCache.txt").exists() and shutil.which("ninja"):
@@ -72,9 +89,13 @@ class CMakeBuild(build_ext):
         target.parent.mkdir(parents=True, exist_ok=True)
         if built.resolve() != target:
             shutil.copyfile(built, target)
+            shutil.copyfile(BUILD_DIR / "libactops.json", target.parent / "libactops.json")
 
 
 setup(
+    version=VERSION,
+    # the C++ ABI of the torch this build compiles against
+    install_requires=[f"torch=={TORCH['version']}"],
     ext_modules=[Extension(LIBRARY, sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     # setuptools' own scratch space, kept apart from the CMake build.

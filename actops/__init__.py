@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from actops._library import load_library as _load_library
 
-_load_library()
+__version__ = _load_library()["version"]
 
 from actops._batching import register_batching_rules as _register_batching_rules  # noqa: E402
 
@@ -33,4 +33,3 @@ from actops.functional import (  # noqa: E402
 )
 
 __all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "nn", "patch", "reglu", "relu2", "swiglu", "swish", "trelu"]
-__version__ = "0.1.0"

@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 
 LIBRARY_PATH = Path(__file__).resolve().parent / "lib" / "libactops.so"
+# Written by the build beside the library: {"version": ..., "torch": ...}
+BUILD_INFO_PATH = LIBRARY_PATH.with_suffix(".json")
 
 
-def load_library() -> None:
-    """Register the ``actops`` ops with PyTorch, or raise ImportError saying why."""
+def build_info() -> dict:
+    """The package version and the torch release the library was built against."""
+    try:
+        return json.loads(BUILD_INFO_PATH.read_text())
+    except (OSError, ValueError) as error:
+        raise ImportError(
+            f"actops: the build information is missing or unreadable ({BUILD_INFO_PATH}): {error}; "
+            "rebuild with `pip install --no-build-isolation -e .` or `make build`"
+        ) from error
+
+
+def load_library() -> dict:
+    """Register the ``actops`` ops with PyTorch, or raise ImportError saying why.
+
+    The library is tied to the C++ ABI of the torch release it was built
+    against: another release is refused here, by name, rather than failing
+    with an undefined symbol."""
     if not LIBRARY_PATH.exists():
         raise ImportError(
             f"actops: the compiled library is missing ({LIBRARY_PATH}); "
             "build it with `pip install --no-build-isolation -e .` or `make build`"
         )
+    info = build_info()
+    running = torch.__version__.split("+")[0]
+    if info["torch"] != running:
+        raise ImportError(
+            f"actops {info['version']} was built against torch {info['torch']}, but torch {running} is installed: "
+            f"install torch=={info['torch']}, or rebuild actops against this torch "
+            "(`pip install --no-build-isolation .` from its source)"
+        )
     try:
         torch.ops.load_library(str(LIBRARY_PATH))
     except OSError as error:
         raise ImportError(f"actops: could not load {LIBRARY_PATH}: {error}") from error
+    return info

@@ -13,6 +13,20 @@ from torch import Tensor
 __all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "reglu", "relu2", "swiglu", "swish", "trelu"]
 
 
+def _number(op: str, name: str, value) -> float:
+    """value as a float, or a TypeError naming the op and the argument (as
+    torch's own functions raise for a non-number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"actops.{op}: {name} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _string(op: str, name: str, value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"actops.{op}: {name} must be a string, got {type(value).__name__}")
+    return value
+
+
 def mish(x: Tensor) -> Tensor:
     r"""Mish activation, element-wise: :math:`x \tanh(\operatorname{softplus}(x))`.
 
@@ -58,7 +72,9 @@ def swish(x: Tensor, beta: Union[float, Tensor] = 1.0) -> Tensor:
     """
     if isinstance(beta, Tensor):
         return torch.ops.actops.swish_learnable(x, beta)
-    return torch.ops.actops.swish(x, float(beta))
+    if not torch.jit.is_scripting():  # TorchScript has checked the types
+        beta = _number("swish", "beta", beta)
+    return torch.ops.actops.swish(x, beta)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -73,6 +89,8 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     The negative tail keeps its relative accuracy in both forms
     (``gelu(-10) = -7.6e-23`` in float64, not 0).
     """
+    if not torch.jit.is_scripting():  # TorchScript has checked the types
+        approximate = _string("gelu", "approximate", approximate)
     return torch.ops.actops.gelu(x, approximate)
 
 
@@ -95,8 +113,13 @@ def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0) 
             the threshold, reduced to its shape).
     """
     if isinstance(alpha, Tensor):
-        return torch.ops.actops.trelu_learnable(x, alpha, float(threshold))
-    return torch.ops.actops.trelu(x, float(threshold), float(alpha))
+        if not torch.jit.is_scripting():  # TorchScript has checked the types
+            threshold = _number("trelu", "threshold", threshold)
+        return torch.ops.actops.trelu_learnable(x, alpha, threshold)
+    if not torch.jit.is_scripting():
+        threshold = _number("trelu", "threshold", threshold)
+        alpha = _number("trelu", "alpha", alpha)
+    return torch.ops.actops.trelu(x, threshold, alpha)
 
 
 _GATED_DOC = r"""
@@ -107,7 +130,8 @@ _GATED_DOC = r"""
       :func:`torch.mul` does (and follow its type promotion); their gradients
       are reduced back to each shape and dtype. ``dim`` and ``layout`` are an
       error here.
-    - packed, ``{name}(x, dim=-1, layout="gate_up", ...)``: ``x`` holds gate
+    - packed, ``{name}(x, dim=-1, layout="gate_up", ...)`` (``dim`` may also
+      be passed second, ``{name}(x, 0)``): ``x`` holds gate
       and up along ``dim``: ``"gate_up"`` (first half gate: the layout of a
       fused gate-and-up projection), ``"up_gate"`` (first half up, as
       :func:`torch.nn.functional.glu` orders its halves) or ``"interleaved"``
@@ -120,8 +144,21 @@ _GATED_DOC = r"""
     pass where the value is within the bounds, boundaries included).
     ``up_offset`` is added to (the clamped) up. One pass over memory forward
     and one backward; only the inputs are saved, never a clamped copy or the
-    ``up + up_offset`` temporary.
+    ``up + up_offset`` temporary. (Keyword-only arguments keep these
+    functions out of TorchScript: script :class:`actops.nn.SwiGLU` and its
+    siblings, or call ``torch.ops.actops.*`` directly.)
 """
+
+
+def _packed_dim(name: str, up, dim: Optional[int]):
+    """(up, dim) with a dim passed in up's place, `{name}(x, 0)`, moved to dim."""
+    if isinstance(up, int) and not isinstance(up, bool):
+        if dim is not None:
+            raise TypeError(f"actops.{name}: dim given twice ({up} and dim={dim})")
+        return None, up
+    if up is not None and not isinstance(up, Tensor):
+        raise TypeError(f"actops.{name}: up must be a tensor (split form) or dim an int (packed form), got {type(up).__name__}")
+    return up, dim
 
 
 def _split_only(name: str, dim: Optional[int], layout: Optional[str]) -> None:
@@ -134,7 +171,7 @@ def _split_only(name: str, dim: Optional[int], layout: Optional[str]) -> None:
 
 def swiglu(
     gate: Tensor,
-    up: Optional[Tensor] = None,
+    up: Union[Tensor, int, None] = None,
     dim: Optional[int] = None,
     *,
     layout: Optional[str] = None,
@@ -142,6 +179,7 @@ def swiglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
 ) -> Tensor:
+    up, dim = _packed_dim("swiglu", up, dim)
     if up is None:
         return torch.ops.actops.swiglu_packed(
             gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
@@ -153,7 +191,7 @@ def swiglu(
 
 def geglu(
     gate: Tensor,
-    up: Optional[Tensor] = None,
+    up: Union[Tensor, int, None] = None,
     dim: Optional[int] = None,
     *,
     layout: Optional[str] = None,
@@ -161,6 +199,7 @@ def geglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
 ) -> Tensor:
+    up, dim = _packed_dim("geglu", up, dim)
     if up is None:
         return torch.ops.actops.geglu_packed(
             gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
@@ -172,13 +211,14 @@ def geglu(
 
 def reglu(
     gate: Tensor,
-    up: Optional[Tensor] = None,
+    up: Union[Tensor, int, None] = None,
     dim: Optional[int] = None,
     *,
     layout: Optional[str] = None,
     limit: Optional[float] = None,
     up_offset: float = 0.0,
 ) -> Tensor:
+    up, dim = _packed_dim("reglu", up, dim)
     if up is None:
         return torch.ops.actops.reglu_packed(
             gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,

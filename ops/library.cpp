@@ -9,6 +9,8 @@
 #include "actops/actops.h"
 #include "ops/registration.h"
 
+extern "C" const int actops_library_anchor = 1;
+
 namespace actops {
 
 namespace detail {

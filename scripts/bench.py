@@ -145,11 +145,21 @@ def _packed_composite(x):
     return F.silu(g) * u
 
 
+def _gptoss_composite(gate_up, limit=7.0, alpha=1.702):
+    """GPT-OSS's expert activation, verbatim."""
+    gate, up = gate_up[..., ::2], gate_up[..., 1::2]
+    gate = gate.clamp(min=None, max=limit)
+    up = up.clamp(min=-limit, max=limit)
+    return (up + 1) * (gate * torch.sigmoid(gate * alpha))
+
+
 OPS: Dict[str, Op] = {
     op.name: op
     for op in [
         Op("mish", _x, lambda x: actops.mish(x), lambda x: F.mish(x), "F.mish(x)", "actops.mish(x)",
            _elementwise_bytes, ("mish", "mish")),
+        Op("relu2", _x, lambda x: actops.relu2(x), lambda x: torch.relu(x).square(), "torch.relu(x).square()",
+           "actops.relu2(x)", _elementwise_bytes, ("relu2", "relu2")),
         Op("swish", _x, lambda x: actops.swish(x, beta=1.0), lambda x: F.silu(x), "F.silu(x)",
            "actops.swish(x, beta=1.0)", _elementwise_bytes, ("swish", "swish")),
         Op("swish_learnable", _x_beta, lambda x, t: actops.swish(x, beta=t), lambda x, t: x * torch.sigmoid(t * x),
@@ -166,6 +176,18 @@ OPS: Dict[str, Op] = {
            "actops.swiglu(g, u)", _swiglu_bytes, ("swiglu", "swiglu")),
         Op("swiglu_packed", _packed, lambda x: actops.swiglu(x, dim=-1), _packed_composite,
            "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes,
+           ("swiglu", "swiglu_packed")),
+        Op("geglu", _gate_up, lambda g, u: actops.geglu(g, u), lambda g, u: F.gelu(g) * u, "F.gelu(g) * u",
+           "actops.geglu(g, u)", _swiglu_bytes, ("geglu", "geglu")),
+        Op("geglu_tanh", _gate_up, lambda g, u: actops.geglu(g, u, approximate="tanh"),
+           lambda g, u: F.gelu(g, approximate="tanh") * u, 'F.gelu(g, approximate="tanh") * u',
+           'actops.geglu(g, u, approximate="tanh")', _swiglu_bytes, ("geglu", "geglu")),
+        Op("reglu", _gate_up, lambda g, u: actops.reglu(g, u), lambda g, u: torch.relu(g) * u, "torch.relu(g) * u",
+           "actops.reglu(g, u)", _swiglu_bytes, ("reglu", "reglu")),
+        Op("swiglu_gptoss", _packed,
+           lambda x: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0), _gptoss_composite,
+           "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
+           'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)', _swiglu_bytes,
            ("swiglu", "swiglu_packed")),
         Op("maxout", _maxout_input, lambda x: actops.maxout(x, pieces=4, dim=-1),
            lambda x: x.unflatten(-1, (-1, 4)).amax(-1), "x.unflatten(-1, (-1, 4)).amax(-1)",

@@ -99,6 +99,11 @@ def panel_mish(ax):
     style(ax, "Mish  actops.mish", r"$x\,\tanh(\mathrm{softplus}(x))$")
 
 
+def panel_relu2(ax):
+    curve(ax, actops.relu2, ylim=(-1.5, 8.0))
+    style(ax, "ReLU²  actops.relu2", r"$\max(0, x)^2$;  $f' = 2\,\max(0, x)$", ylim=(-1.5, 8.0))
+
+
 def panel_swish(ax):
     x = X.numpy()
     ax.plot(x, np.maximum(x, 0), color=REF_COLOR, lw=1.2, ls=":", label="ReLU", zorder=1)
@@ -210,6 +215,7 @@ REFERENCES: List[Callable] = [panel_sigmoid, panel_tanh, panel_relu]
 # actops op name -> (the functions it needs, its panels)
 OPS: Dict[str, Tuple[Sequence[str], Sequence[Callable]]] = {
     "mish": (("mish",), (panel_mish,)),
+    "relu2": (("relu2",), (panel_relu2,)),
     "swish": (("swish",), (panel_swish,)),
     "gelu": (("gelu",), (panel_gelu,)),
     "trelu": (("trelu",), (panel_trelu,)),

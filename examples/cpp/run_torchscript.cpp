@@ -3,6 +3,7 @@
 // the input gradient against the ones Python saved beside it.
 //
 //   run_torchscript model.pt data.pt
+#include <actops/actops.h>  // calls nothing: its link anchor keeps libactops linked
 #include <torch/script.h>
 #include <torch/torch.h>
 

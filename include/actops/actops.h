@@ -53,6 +53,16 @@
 #define ACTOPS_API
 #endif
 
+// Linking: a program that includes this header keeps libactops linked even
+// if it calls no actops function (it may only load TorchScript that uses the
+// ops, which the library registers when it is loaded): the anchor below
+// references a symbol of libactops from every translation unit, which the
+// linker's --as-needed respects, and it affects no other library.
+extern "C" ACTOPS_API const int actops_library_anchor;
+namespace actops::detail {
+[[gnu::used]] static const int* const library_anchor = &actops_library_anchor;
+}  // namespace actops::detail
+
 namespace actops {
 
 namespace detail {

@@ -26,14 +26,9 @@ void map_gradients(at::TensorIteratorBase& iter, const char* op, double* sum, co
   }
 }
 
-template <typename Math>
-void run_binary(at::TensorIteratorBase& iter, Pass pass, const char* op, const Math& m, double* sum) {
-  if constexpr (math::has_visit<Math>::value) {
-    // a form chosen at run time (a clamped unit, gelu's approximate): each
-    // form its own loop
-    m.visit([&](const auto& form) { run_binary(iter, pass, op, form, sum); });
-    return;
-  } else {
+// One pass of one form of the math (a form has no run-time choices left).
+template <typename Form>
+void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const Form& m, double* sum) {
   switch (pass) {
     case Pass::Value:  // (a, b) -> f
       map_multi<1, 2>(iter, op, [m](const auto& in) {
@@ -61,14 +56,15 @@ void run_binary(at::TensorIteratorBase& iter, Pass pass, const char* op, const M
       });
       return;
   }
-  }
 }
 
 template <typename Row, typename Math>
 void binary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::args_t& args, double* sum) {
   const Math m = std::apply(
       [](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
-  run_binary(iter, pass, Row::qualified_name, m, sum);
+  // a form chosen at run time (a clamped unit, gelu's approximate): each
+  // form gets its own loop
+  math::visit_form(m, [&](const auto& form) { run_form(iter, pass, Row::qualified_name, form, sum); });
 }
 
 #define ACTOPS_REGISTER_PARAMETRIC(name, public_name, Math, p, params, args, schema) \

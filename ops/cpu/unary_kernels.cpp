@@ -1,7 +1,6 @@
 // The CPU kernels of every unary row of the op table, compiled once per
 // instruction set (see ops/cpu/dispatch.h).
 #include <tuple>
-#include <type_traits>
 
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/cpu/loops.h"
@@ -12,23 +11,19 @@ namespace actops::cpu {
 inline namespace CPU_CAPABILITY {
 namespace {
 
-template <typename Math>
-void run_unary(at::TensorIteratorBase& iter, Pass pass, const char* op, const Math& m) {
-  if constexpr (math::has_visit<Math>::value) {
-    // a form chosen at run time (gelu's approximate): each form its own loop
-    m.visit([&](const auto& form) { run_unary(iter, pass, op, form); });
-  } else {
-    switch (pass) {
-      case Pass::Value:
-        map_value(iter, op, [m](auto x) { return m.forward(x); });
-        return;
-      case Pass::First:
-        map_scaled(iter, op, [m](auto x) { return m.derivative(x); });
-        return;
-      case Pass::Second:
-        map_scaled(iter, op, [m](auto x) { return m.second_derivative(x); });
-        return;
-    }
+// One pass of one form of the math (a form has no run-time choices left).
+template <typename Form>
+void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const Form& m) {
+  switch (pass) {
+    case Pass::Value:
+      map_value(iter, op, [m](auto x) { return m.forward(x); });
+      return;
+    case Pass::First:
+      map_scaled(iter, op, [m](auto x) { return m.derivative(x); });
+      return;
+    case Pass::Second:
+      map_scaled(iter, op, [m](auto x) { return m.second_derivative(x); });
+      return;
   }
 }
 
@@ -36,7 +31,8 @@ template <typename Row, typename Math>
 void unary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::args_t& args) {
   const Math m = std::apply(
       [](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
-  run_unary(iter, pass, Row::qualified_name, m);
+  // a form chosen at run time (gelu's approximate): each form its own loop
+  math::visit_form(m, [&](const auto& form) { run_form(iter, pass, Row::qualified_name, form); });
 }
 
 #define ACTOPS_REGISTER_UNARY(name, Math, params, args, schema) \

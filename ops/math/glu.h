@@ -4,7 +4,9 @@
 // to <= limit and u to [-limit, limit] first, with torch.clamp's gradient:
 // it passes where the value lies within the bounds, boundaries included.
 // Everything the backward and double backward need follows from the gate's
-// three functions; with m_g, m_u the clamp masks and v = clamp(u) + offset:
+// three functions; with m_g, m_u where the clamps pass the gradient (as
+// selects, so that a NaN on the other side does not leak into a 0) and
+// v = clamp(u) + offset, g clamped:
 //   f_g = m_g v gate'(g)     f_u = m_u gate(g)
 //   f_gg = m_g v gate''(g)   f_gu = m_g m_u gate'(g)   f_uu = 0
 #pragma once
@@ -54,14 +56,15 @@ struct ClampedGluForm {
   C10_HOST_DEVICE T up_in(T u) const {
     return clamp(u, c<T>(-limit), c<T>(limit)) + c<T>(up_offset);
   }
-  // 1 where the gradient passes the clamp, else 0
+  // where the gradient passes the clamp (false for NaN: torch.clamp's
+  // gradient is 0 there, whatever the other factor)
   template <typename T>
-  C10_HOST_DEVICE T gate_mask(T g) const {
-    return where(g <= c<T>(limit), c<T>(1), c<T>(0));
+  C10_HOST_DEVICE auto gate_passes(T g) const {
+    return g <= c<T>(limit);
   }
   template <typename T>
-  C10_HOST_DEVICE T up_mask(T u) const {
-    return where(abs(u) <= c<T>(limit), c<T>(1), c<T>(0));
+  C10_HOST_DEVICE auto up_passes(T u) const {
+    return abs(u) <= c<T>(limit);
   }
 
   template <typename T>
@@ -71,13 +74,18 @@ struct ClampedGluForm {
   template <typename T>
   C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
     const T gc = gate_in(g);
-    return {gate_mask(g) * (up_in(u) * gate.derivative(gc)), up_mask(u) * gate.forward(gc)};
+    return {
+        where(gate_passes(g), up_in(u) * gate.derivative(gc), c<T>(0)),
+        where(up_passes(u), gate.forward(gc), c<T>(0))};
   }
   template <typename T>
   C10_HOST_DEVICE Hessian2<T> second_gradients(T g, T u) const {
     const T gc = gate_in(g);
-    const T mg = gate_mask(g);
-    return {mg * (up_in(u) * gate.second_derivative(gc)), mg * up_mask(u) * gate.derivative(gc), c<T>(0)};
+    const auto passes = gate_passes(g);
+    return {
+        where(passes, up_in(u) * gate.second_derivative(gc), c<T>(0)),
+        where(passes, where(up_passes(u), gate.derivative(gc), c<T>(0)), c<T>(0)),
+        c<T>(0)};
   }
 };
 

@@ -1,4 +1,4 @@
-// swish, gelu and trelu from C++: values against double references, C++
+// relu2, swish, gelu and trelu from C++: values against double references, C++
 // autograd against central differences (for x and for tensor parameters),
 // bad input.
 #include <gtest/gtest.h>
@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ double sigmoid(double z) {
 std::vector<ElementwiseCase> cases() {
   const double k = std::sqrt(2.0 / M_PI);
   return {
+      {"relu2", [](const torch::Tensor& x) { return actops::relu2(x); }, [](double x) { return x > 0 ? x * x : 0.0; }},
       {"swish", [](const torch::Tensor& x) { return actops::swish(x); }, [](double x) { return x * sigmoid(x); }},
       {"swish_beta", [](const torch::Tensor& x) { return actops::swish(x, 0.7); },
        [](double x) { return x * sigmoid(0.7 * x); }},
@@ -41,9 +43,11 @@ std::vector<ElementwiseCase> cases() {
   };
 }
 
-// Sample points in [-8, 8] that avoid trelu's jump at 0.5.
+// Sample points in [-8, 8] that avoid trelu's jump at 0.5 and relu2's kink at 0
+// (its f'' jumps there, so central differences straddling 0 are off by h / 2).
 torch::Tensor points() {
   auto x = torch::linspace(-8, 8, 157, torch::kFloat64);
+  x = torch::where(x.abs() < 0.02, x + 0.05, x);
   return torch::where((x - 0.5).abs() < 0.02, x + 0.05, x);
 }
 
@@ -82,6 +86,56 @@ TEST(Activations, EveryDtypeMatchesFloat64) {
       ASSERT_EQ(y.scalar_type(), dtype) << c.name;
       EXPECT_TRUE(torch::allclose(y.to(torch::kFloat64), expected, tol, tol)) << c.name << " " << dtype;
     }
+  }
+}
+
+// relu2 against the composite a user would write, in every dtype: the kernel
+// squares in float (bfloat16 and float16: once, then rounds), as torch does.
+TEST(Activations, Relu2MatchesTorchComposite) {
+  torch::manual_seed(0);
+  const auto x = torch::randn({1000}, torch::kFloat64) * 5;
+  for (auto dtype : {torch::kFloat64, torch::kFloat32, torch::kBFloat16, torch::kHalf}) {
+    const auto xd = x.to(dtype);
+    const auto y = actops::relu2(xd);
+    ASSERT_EQ(y.scalar_type(), dtype);
+    const auto expected = torch::relu(xd).square();
+    EXPECT_TRUE(torch::allclose(y.to(torch::kFloat64), expected.to(torch::kFloat64), 0, 0))
+        << dtype << ": " << (y.to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max();
+  }
+}
+
+// f' = 2 relu(x) (continuous), f'' = 2 for x > 0 and 0 elsewhere; third order is refused.
+TEST(Activations, Relu2SecondDerivative) {
+  const auto x = points().requires_grad_(true);
+  const auto g = torch::autograd::grad({actops::relu2(x).sum()}, {x}, {}, true, true)[0];
+  EXPECT_TRUE(torch::allclose(g, 2 * torch::relu(x.detach()), 0, 0));
+  const auto gg = torch::autograd::grad({g.sum()}, {x}, {}, true, true)[0];
+  EXPECT_TRUE(torch::equal(gg, torch::where(x.detach() > 0, 2.0, 0.0).to(torch::kFloat64))) << gg;
+  const double h = 1e-5;
+  const auto xd = x.detach();
+  const auto ones = torch::ones_like(xd);
+  const auto numeric =
+      (actops::detail::relu2_backward(ones, xd + h) - actops::detail::relu2_backward(ones, xd - h)) / (2 * h);
+  EXPECT_TRUE(torch::allclose(gg, numeric, 1e-8, 1e-8)) << (gg - numeric).abs().max();
+  expect_error_containing([&] { torch::autograd::grad({gg.sum()}, {x}); }, {"actops.relu2", "third order"});
+}
+
+// No NaN from any non-NaN input: relu2 overflows to inf above sqrt(max), as x * x does.
+TEST(Activations, Relu2ExtremeInputs) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    const double big = dtype == torch::kFloat32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
+    const auto x = torch::tensor({inf, -inf, big, -big, 1e4, -1e4, 0.0}, dtype);
+    const auto y = actops::relu2(x).to(torch::kFloat64);
+    const std::vector<double> expected{inf, 0.0, inf, 0.0, 1e8, 0.0, 0.0};
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(y[i].item<double>(), expected[i]) << dtype << " at x = " << x[i].item<double>();
+    }
+    EXPECT_TRUE(std::isnan(actops::relu2(torch::tensor({std::nan("")}, dtype)).item<double>()));
+    const auto g = actops::detail::relu2_backward(torch::ones_like(x), x);
+    EXPECT_FALSE(g.isnan().any().item<bool>()) << g;
+    const auto gg = actops::detail::relu2_double_backward(torch::ones_like(x), x);
+    EXPECT_FALSE(gg.isnan().any().item<bool>()) << gg;
   }
 }
 
@@ -145,6 +199,9 @@ TEST(Activations, BadInputIsAClearError) {
   const auto x = torch::randn({2, 3});
   expect_error_containing([&] { actops::gelu(x, "fast"); }, {"actops.gelu", "approximate", "fast"});
   expect_error_containing([] { actops::swish(torch::arange(3)); }, {"actops.swish", "int64"});
+  expect_error_containing([] { actops::relu2(torch::arange(3)); }, {"actops.relu2", "int64"});
+  expect_error_containing(
+      [&] { actops::detail::relu2_backward(torch::ones({3, 2}), x); }, {"actops.relu2_backward", "shape"});
   expect_error_containing([&] { actops::swish(x, torch::ones({4})); }, {"actops.swish_learnable", "beta", "[4]", "broadcast"});
   expect_error_containing(
       [&] { actops::trelu(x, 1.0, torch::ones({1}, torch::kInt32)); }, {"actops.trelu_learnable", "alpha", "int32"});

@@ -56,3 +56,13 @@ def trelu(x: torch.Tensor, threshold: float = 1.0, alpha=0.0) -> torch.Tensor:
 def trelu_derivative(x: torch.Tensor, threshold: float = 1.0, alpha=0.0) -> torch.Tensor:
     x = x.double()
     return torch.where(x > threshold, torch.ones_like(x), torch.full_like(x, alpha))
+
+
+def relu2(x: torch.Tensor) -> torch.Tensor:
+    x = x.double()
+    return torch.relu(x) ** 2
+
+
+def relu2_derivative(x: torch.Tensor) -> torch.Tensor:
+    x = x.double()
+    return 2 * torch.relu(x)

@@ -81,7 +81,8 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
 
 
 def test_quick_run_covers_every_op():
-    every = ["mish", "swish", "swish_learnable", "gelu", "gelu_tanh", "trelu", "swiglu", "swiglu_packed", "maxout"]
+    every = ["mish", "relu2", "swish", "swish_learnable", "gelu", "gelu_tanh", "trelu", "swiglu", "swiglu_packed",
+             "geglu", "geglu_tanh", "reglu", "swiglu_gptoss", "maxout"]
     command = [sys.executable, str(BENCH), "--quick", "--sizes", "12", "--dtypes", "float32"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

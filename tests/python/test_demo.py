@@ -23,8 +23,8 @@ PLOT_SCRIPT = ROOT / "scripts" / "plot_activations.py"
 # The fast tests use a few activations; the "every" tests all of them.
 DEMO_ACTIVATIONS = ["sigmoid", "tanh", "relu", "mish"]
 PLOT_OPS = ["mish"]
-EVERY_OP = ["mish", "swish", "gelu", "trelu", "swiglu", "maxout"]
-EVERY_LAYER = ["Mish", "Swish", "GELU", "TReLU", "SwiGLU", "Maxout"]
+EVERY_OP = ["mish", "relu2", "swish", "gelu", "trelu", "swiglu", "geglu", "reglu", "maxout"]
+EVERY_LAYER = ["Mish", "ReLU2", "Swish", "GELU", "TReLU", "SwiGLU", "GeGLU", "ReGLU", "Maxout"]
 
 NUMERIC_COLUMNS = ["params", "loss", "train%", "test%", "ms/epoch", "|dW1|", "dW1/dWL", "dead%"]
 PNGS = ["loss_curves.png", "grad_norms.png", "decision_regions.png"]

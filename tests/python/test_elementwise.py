@@ -42,6 +42,8 @@ class Case:
     smooth: bool = True
     # ulps allowed against the float64 reference, float32/float64
     ulps: float = 4.0
+    # where f or f' has a kink or a jump: finite-difference checks keep away from these
+    kinks: tuple[float, ...] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -69,6 +71,13 @@ CASES = [
         "mish", (), actops.mish, actops.nn.Mish, refs.mish, refs.mish_derivative, F.mish,
         limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0), (-88.0, -88.0 * 6.0546e-39)),
         tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
+    ),
+    activation(
+        "relu2", (), actops.relu2, actops.nn.ReLU2, refs.relu2, refs.relu2_derivative, lambda x: torch.relu(x).square(),
+        # relu2 overflows to inf above sqrt(finfo.max) (1.8e19 in float32, 1.3e154 in float64): inf is the right answer
+        limits=((INF, INF), (-INF, 0.0), (1e4, 1e8), (-1e4, 0.0), (3.0, 9.0), (-3.0, 0.0), (1e-30, 1e-60),
+                (1e20, 1e40), (1e155, INF), (-1e155, 0.0)),
+        kinks=(0.0,),  # f'' jumps from 0 to 2 there; no negative tail: f = 0 for x <= 0
     ),
     activation(
         "swish", (1.0,), actops.swish, actops.nn.Swish, refs.swish, refs.swish_derivative, F.silu,
@@ -100,13 +109,23 @@ CASES = [
         lambda x: torch.where(x > 1.0, x, 0.1 * x),
         limits=((INF, INF), (-INF, -INF), (1e4, 1e4), (-1e4, -1e3), (1.0, 0.1)),
         backward=lambda g, x: ops.trelu_backward(g, x > 1.0, 0.1),
-        saves="mask", smooth=False, ulps=1.0,
+        saves="mask", smooth=False, ulps=1.0, kinks=(1.0,),
     ),
 ]
 SMOOTH = [case for case in CASES if case.smooth]
+TAILED = [case for case in CASES if any(case.tail)]  # a negative tail where f is tiny but not 0
 
 case_params = pytest.mark.parametrize("case", CASES, ids=str)
 smooth_case_params = pytest.mark.parametrize("case", SMOOTH, ids=str)
+tailed_case_params = pytest.mark.parametrize("case", TAILED, ids=str)
+
+
+def away_from_kinks(case, x: torch.Tensor, gap: float = 0.01) -> torch.Tensor:
+    """x with every value within `gap` of one of case's kinks moved 2 * gap away from it,
+    so that finite differences (step 1e-6) do not straddle it."""
+    for p in case.kinks:
+        x = torch.where((x - p).abs() < gap, torch.where(x >= p, x + 2 * gap, x - 2 * gap), x)
+    return x
 
 
 def sample(n: int = 4001, lo: float = -20.0, hi: float = 20.0, dtype=torch.float64) -> torch.Tensor:
@@ -143,7 +162,7 @@ def test_values_against_torch(case):
     torch.testing.assert_close(case.function(x), case.torch_equivalent(x), rtol=1e-5, atol=1e-6)
 
 
-@smooth_case_params
+@tailed_case_params
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
 def test_negative_tail_keeps_relative_accuracy(case, dtype):
     x = torch.tensor(case.tail[dtype == torch.float32], dtype=dtype)
@@ -180,7 +199,7 @@ def test_derivative_against_formula(case, dtype):
 
 @case_params
 def test_gradcheck_and_gradgradcheck(case):
-    x = (torch.randn(3, 17, dtype=torch.float64) * 4).requires_grad_()
+    x = away_from_kinks(case, torch.randn(3, 17, dtype=torch.float64) * 4).requires_grad_()
     assert torch.autograd.gradcheck(case, (x,))
     assert torch.autograd.gradgradcheck(case, (x,))
 
@@ -188,7 +207,7 @@ def test_gradcheck_and_gradgradcheck(case):
 @case_params
 def test_backward_op_gradcheck(case):
     grad = torch.randn(40, dtype=torch.float64, requires_grad=True)
-    x = (torch.randn(40, dtype=torch.float64) * 4).requires_grad_(case.smooth)
+    x = away_from_kinks(case, torch.randn(40, dtype=torch.float64) * 4).requires_grad_(case.smooth)
     assert torch.autograd.gradcheck(case.backward, (grad, x))
 
 
@@ -382,7 +401,9 @@ def test_torchscript_module_save_load(case, tmp_path):
     torch.testing.assert_close(g_loaded, g_eager, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("function", [actops.mish, actops.swish, actops.gelu, actops.trelu], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "function", [actops.mish, actops.relu2, actops.swish, actops.gelu, actops.trelu], ids=lambda f: f.__name__
+)
 def test_torchscript_function(function):
     scripted = torch.jit.script(function)
     x = torch.randn(20)

@@ -48,3 +48,48 @@ def test_maxout_with_more_than_2_to_the_31_pieces():
     y = actops.maxout(x, k, 0)
     y.backward(torch.ones_like(y))
     assert float(x.grad[-1]) == 1.0 and int(x.grad.count_nonzero()) == 1
+
+
+@pytest.mark.parametrize(
+    "call, op, arg",
+    [
+        (lambda x: actops.swish(x, beta="2"), "swish", "beta"),
+        (lambda x: actops.swish(x, beta=True), "swish", "beta"),
+        (lambda x: actops.trelu(x, threshold="a"), "trelu", "threshold"),
+        (lambda x: actops.trelu(x, alpha=None), "trelu", "alpha"),
+        (lambda x: actops.trelu(x, threshold="a", alpha=torch.ones(1)), "trelu", "threshold"),
+        (lambda x: actops.gelu(x, approximate=1), "gelu", "approximate"),
+    ],
+)
+def test_python_arguments_are_type_checked(call, op, arg):
+    # before: beta='2' was taken as 2.0, threshold='a' raised a bare ValueError
+    with pytest.raises(TypeError, match=rf"actops\.{op}: {arg} must be a"):
+        call(torch.randn(4))
+
+
+def test_backward_ops_name_the_right_tensor():
+    # before: "x has shape [3, 2]" about grad; gg_* compared with "x"
+    with pytest.raises(RuntimeError, match=r"actops\.swiglu_packed_backward: grad has shape \[3, 4\] but the output has shape \[3, 2\]"):
+        ops.swiglu_packed_backward(torch.randn(3, 4), torch.randn(3, 4), -1, "gate_up", 1.0, None, 0.0)
+    g, u = torch.randn(3, 4), torch.randn(3, 4)
+    with pytest.raises(RuntimeError, match=r"actops\.swiglu_double_backward: gg_gate has shape \[4\] but gate has shape \[3, 4\]"):
+        ops.swiglu_double_backward(torch.randn(4), torch.randn(3, 4), torch.randn(3, 4), g, u, 1.0, None, 0.0)
+    x, beta = torch.randn(3, 4), torch.randn(4)
+    with pytest.raises(RuntimeError, match=r"actops\.swish_learnable_double_backward: gg_beta has shape \[3\] but beta has shape \[4\]"):
+        ops.swish_learnable_double_backward(torch.randn(3, 4), torch.randn(3), torch.randn(3, 4), x, beta)
+
+
+def test_swiglu_backward_checks_the_device_of_grad():
+    # before: a meta grad with CPU inputs returned meta tensors
+    g, u = torch.randn(3, 4), torch.randn(3, 4)
+    with pytest.raises(RuntimeError, match=r"actops\.swiglu_backward: grad is on meta but gate is on cpu"):
+        ops.swiglu_backward(torch.randn(3, 4, device="meta"), g, u, 1.0, None, 0.0)
+
+
+@pytest.mark.parametrize("unit", [actops.swiglu, actops.geglu, actops.reglu])
+def test_clamped_gate_gradient_is_zero_at_nan_as_torch_clamp(unit):
+    # before: 0 * NaN gave a NaN gate gradient where torch.clamp's is 0
+    gate = torch.tensor([float("nan"), 3.0, 1.0], dtype=torch.float64, requires_grad=True)
+    up = torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    unit(gate, up, limit=2.0).sum().backward()
+    assert gate.grad[0] == 0 and gate.grad[1] == 0 and gate.grad[2] != 0
