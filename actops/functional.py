@@ -161,12 +161,18 @@ def _packed_dim(name: str, up, dim: Optional[int]):
     return up, dim
 
 
-def _split_only(name: str, dim: Optional[int], layout: Optional[str]) -> None:
+def _gated(name: str, gate: Tensor, up, dim: Optional[int], layout: Optional[str], **params) -> Tensor:
+    """The packed op (x, dim, layout) or the split op (gate, up) of a gated unit."""
+    up, dim = _packed_dim(name, up, dim)
+    if up is None:
+        packed = getattr(torch.ops.actops, f"{name}_packed")
+        return packed(gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout, **params)
     if dim is not None or layout is not None:
         raise TypeError(
             f"actops.{name}: dim and layout belong to the packed form {name}(x, dim, layout=...); "
             f"the split form {name}(gate, up) takes neither"
         )
+    return getattr(torch.ops.actops, name)(gate, up, **params)
 
 
 def swiglu(
@@ -179,14 +185,7 @@ def swiglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
 ) -> Tensor:
-    up, dim = _packed_dim("swiglu", up, dim)
-    if up is None:
-        return torch.ops.actops.swiglu_packed(
-            gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
-            beta=beta, limit=limit, up_offset=up_offset,
-        )
-    _split_only("swiglu", dim, layout)
-    return torch.ops.actops.swiglu(gate, up, beta=beta, limit=limit, up_offset=up_offset)
+    return _gated("swiglu", gate, up, dim, layout, beta=beta, limit=limit, up_offset=up_offset)
 
 
 def geglu(
@@ -199,14 +198,7 @@ def geglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
 ) -> Tensor:
-    up, dim = _packed_dim("geglu", up, dim)
-    if up is None:
-        return torch.ops.actops.geglu_packed(
-            gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
-            approximate=approximate, limit=limit, up_offset=up_offset,
-        )
-    _split_only("geglu", dim, layout)
-    return torch.ops.actops.geglu(gate, up, approximate=approximate, limit=limit, up_offset=up_offset)
+    return _gated("geglu", gate, up, dim, layout, approximate=approximate, limit=limit, up_offset=up_offset)
 
 
 def reglu(
@@ -218,14 +210,7 @@ def reglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
 ) -> Tensor:
-    up, dim = _packed_dim("reglu", up, dim)
-    if up is None:
-        return torch.ops.actops.reglu_packed(
-            gate, -1 if dim is None else dim, layout="gate_up" if layout is None else layout,
-            limit=limit, up_offset=up_offset,
-        )
-    _split_only("reglu", dim, layout)
-    return torch.ops.actops.reglu(gate, up, limit=limit, up_offset=up_offset)
+    return _gated("reglu", gate, up, dim, layout, limit=limit, up_offset=up_offset)
 
 
 swiglu.__doc__ = (

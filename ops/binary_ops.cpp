@@ -108,32 +108,14 @@ template <typename Row, typename Math, typename Args = typename Row::args_t>
 struct BinaryOp;
 
 template <typename Row, typename Math, typename... A>
-struct BinaryOp<Row, Math, std::tuple<A...>> {
+struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
+  using rows::Names<Row>::name;
+  using rows::Names<Row>::backward_name;
+  using rows::Names<Row>::double_backward_name;
+  using rows::Names<Row>::packed_name;
+  using rows::Names<Row>::packed_backward_name;
   using args_t = std::tuple<A...>;
   static constexpr bool kGated = Row::kind == rows::Kind::Gated;
-
-  static std::string suffixed(const char* suffix) {
-    return std::string(Row::qualified_name) + suffix;
-  }
-  static const char* name() {
-    return Row::qualified_name;
-  }
-  static const char* backward_name() {
-    static const std::string s = suffixed("_backward");
-    return s.c_str();
-  }
-  static const char* double_backward_name() {
-    static const std::string s = suffixed("_double_backward");
-    return s.c_str();
-  }
-  static const char* packed_name() {
-    static const std::string s = suffixed("_packed");
-    return s.c_str();
-  }
-  static const char* packed_backward_name() {
-    static const std::string s = suffixed("_packed_backward");
-    return s.c_str();
-  }
 
   // ---- dispatcher calls (used by the autograd) ----
   template <typename Tuple>

@@ -7,6 +7,7 @@
 
 #include <c10/util/string_view.h>
 
+#include <string>
 #include <tuple>
 
 #include "actops/op_table.h"
@@ -42,6 +43,34 @@ enum class Kind { Unary, Parametric, Gated };
 ACTOPS_UNARY_OPS(ACTOPS_UNARY_ROW)
 ACTOPS_PARAMETRIC_OPS(ACTOPS_PARAMETRIC_ROW)
 ACTOPS_GATED_OPS(ACTOPS_GATED_ROW)
+
+// The error and node names of a row's ops: "actops.<name>[_suffix]".
+template <typename Row>
+struct Names {
+  static const char* name() {
+    return Row::qualified_name;
+  }
+  static const char* backward_name() {
+    return suffixed<0>();
+  }
+  static const char* double_backward_name() {
+    return suffixed<1>();
+  }
+  static const char* packed_name() {
+    return suffixed<2>();
+  }
+  static const char* packed_backward_name() {
+    return suffixed<3>();
+  }
+
+ private:
+  template <int Which>
+  static const char* suffixed() {
+    static constexpr const char* kSuffixes[] = {"_backward", "_double_backward", "_packed", "_packed_backward"};
+    static const std::string s = std::string(Row::qualified_name) + kSuffixes[Which];
+    return s.c_str();
+  }
+};
 
 #undef ACTOPS_UNARY_ROW
 #undef ACTOPS_PARAMETRIC_ROW

@@ -22,21 +22,12 @@ template <typename Row, typename Math, typename Args = typename Row::args_t>
 struct UnaryOp;
 
 template <typename Row, typename Math, typename... A>
-struct UnaryOp<Row, Math, std::tuple<A...>> {
+struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
+  using rows::Names<Row>::name;
+  using rows::Names<Row>::backward_name;
+  using rows::Names<Row>::double_backward_name;
   using args_t = std::tuple<A...>;
   using Signature = at::Tensor(const at::Tensor&, const at::Tensor&, A...);
-
-  static const char* name() {
-    return Row::qualified_name;
-  }
-  static const char* backward_name() {
-    static const std::string s = std::string(Row::qualified_name) + "_backward";
-    return s.c_str();
-  }
-  static const char* double_backward_name() {
-    static const std::string s = std::string(Row::qualified_name) + "_double_backward";
-    return s.c_str();
-  }
 
   // ---- dispatcher calls (used by the autograd) ----
   template <typename Tuple>
