@@ -108,6 +108,10 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
     using OVec = at::vec::Vectorized<opmath_t>;
     constexpr int64_t kSize = sizeof(scalar_t);
     iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+      // A local copy of the formula: its parameters (beta, a limit) stay in
+      // registers, converted and broadcast once, where the compiler would
+      // otherwise reload them after every store through `data`.
+      const F fn = f;
       bool vectorizable = true;
       for (int k = 0; k < NStore + NIn; ++k) {
         vectorizable &= strides[k] == kSize || (k >= NStore && strides[k] == 0);
@@ -129,8 +133,8 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
             for (int k = 0; k < NIn; ++k) {
               std::tie(lo[k], hi[k]) = at::vec::convert_to_float<scalar_t>(in[k]);
             }
-            const std::array<FVec, NOut> out_lo = f(lo);
-            const std::array<FVec, NOut> out_hi = f(hi);
+            const std::array<FVec, NOut> out_lo = fn(lo);
+            const std::array<FVec, NOut> out_hi = fn(hi);
             for (int k = 0; k < NStore; ++k) {
               at::vec::convert_from_float<scalar_t>(out_lo[k], out_hi[k]).store(data[k] + i * kSize);
             }
@@ -138,7 +142,7 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
               vector_sum = vector_sum + out_lo[NOut - 1] + out_hi[NOut - 1];
             }
           } else {
-            const std::array<Vec, NOut> out = f(in);
+            const std::array<Vec, NOut> out = fn(in);
             for (int k = 0; k < NStore; ++k) {
               out[k].store(data[k] + i * kSize);
             }
@@ -154,7 +158,7 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
           in[k] = static_cast<opmath_t>(
               *reinterpret_cast<const scalar_t*>(data[NStore + k] + i * strides[NStore + k]));
         }
-        const std::array<opmath_t, NOut> out = f(in);
+        const std::array<opmath_t, NOut> out = fn(in);
         for (int k = 0; k < NStore; ++k) {
           *reinterpret_cast<scalar_t*>(data[k] + i * strides[k]) = static_cast<scalar_t>(out[k]);
         }
