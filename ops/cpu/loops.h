@@ -112,21 +112,43 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
       // registers, converted and broadcast once, where the compiler would
       // otherwise reload them after every store through `data`.
       const F fn = f;
+      // Vectorized where, along the inner dimension, every input is
+      // contiguous, broadcast, or every other element (the gate and up of
+      // an interleaved packed tensor: loaded as two vectors and split), and
+      // the outputs are contiguous or (two outputs) interleaved pairs.
       bool vectorizable = true;
-      for (int k = 0; k < NStore + NIn; ++k) {
-        vectorizable &= strides[k] == kSize || (k >= NStore && strides[k] == 0);
+      bool strided_inputs = false;
+      const bool interleaved_outputs =
+          NStore == 2 && strides[0] == 2 * kSize && strides[1] == 2 * kSize && data[1] == data[0] + kSize;
+      for (int k = 0; k < NStore; ++k) {
+        vectorizable &= strides[k] == kSize || interleaved_outputs;
+      }
+      for (int k = NStore; k < NStore + NIn; ++k) {
+        vectorizable &= strides[k] == kSize || strides[k] == 0 || strides[k] == 2 * kSize;
+        strided_inputs |= strides[k] == 2 * kSize;
       }
       OVec vector_sum(opmath_t(0));
       opmath_t scalar_sum(0);
       int64_t i = 0;
+      // the odd elements' two-vector load reaches one element past its
+      // last one: stop a vector early and leave it to the scalar loop
+      const int64_t vector_end = strided_inputs ? n - 1 : n;
       if (vectorizable) {
-        for (; i + Vec::size() <= n; i += Vec::size()) {
+        for (; i + Vec::size() <= vector_end; i += Vec::size()) {
           std::array<Vec, NIn> in;
           for (int k = 0; k < NIn; ++k) {
             const char* ptr = data[NStore + k];
-            in[k] = strides[NStore + k] == 0 ? Vec(*reinterpret_cast<const scalar_t*>(ptr))
-                                             : Vec::loadu(ptr + i * kSize);
+            const int64_t stride = strides[NStore + k];
+            if (stride == 0) {
+              in[k] = Vec(*reinterpret_cast<const scalar_t*>(ptr));
+            } else if (stride == kSize) {
+              in[k] = Vec::loadu(ptr + i * kSize);
+            } else {
+              const char* pairs = ptr + i * stride;
+              in[k] = std::get<0>(at::vec::deinterleave2(Vec::loadu(pairs), Vec::loadu(pairs + Vec::size() * kSize)));
+            }
           }
+          std::array<Vec, NStore> store;
           if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
             using FVec = at::vec::Vectorized<float>;
             std::array<FVec, NIn> lo, hi;
@@ -136,7 +158,7 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
             const std::array<FVec, NOut> out_lo = fn(lo);
             const std::array<FVec, NOut> out_hi = fn(hi);
             for (int k = 0; k < NStore; ++k) {
-              at::vec::convert_from_float<scalar_t>(out_lo[k], out_hi[k]).store(data[k] + i * kSize);
+              store[k] = at::vec::convert_from_float<scalar_t>(out_lo[k], out_hi[k]);
             }
             if constexpr (SumLast) {
               vector_sum = vector_sum + out_lo[NOut - 1] + out_hi[NOut - 1];
@@ -144,11 +166,22 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
           } else {
             const std::array<Vec, NOut> out = fn(in);
             for (int k = 0; k < NStore; ++k) {
-              out[k].store(data[k] + i * kSize);
+              store[k] = out[k];
             }
             if constexpr (SumLast) {
               vector_sum = vector_sum + out[NOut - 1];
             }
+          }
+          if constexpr (NStore == 2) {
+            if (interleaved_outputs) {
+              const auto [first, second] = at::vec::interleave2(store[0], store[1]);
+              first.store(data[0] + i * 2 * kSize);
+              second.store(data[0] + (i * 2 + Vec::size()) * kSize);
+              continue;
+            }
+          }
+          for (int k = 0; k < NStore; ++k) {
+            store[k].store(data[k] + i * kSize);
           }
         }
       }
