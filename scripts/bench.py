@@ -73,8 +73,7 @@ class Op:
     make_inputs(n, dtype, device) -> the differentiable inputs (leaves requiring
     grad) for n OUTPUT elements; actops_fn(*inputs) and peer_fn(*inputs) compute
     the same output; ideal_bytes(n, dtype) -> (forward, backward) bytes an ideal
-    fused kernel must move. requires: the ``actops.*`` function and the
-    ``torch.ops.actops.*`` ops that actops_fn calls."""
+    fused kernel must move."""
 
     name: str
     make_inputs: Callable[[int, torch.dtype, torch.device], Tuple[Tensor, ...]]
@@ -83,7 +82,6 @@ class Op:
     peer_name: str
     actops_name: str
     ideal_bytes: Callable[[int, torch.dtype], Tuple[int, int]]
-    requires: Tuple[str, ...]  # (python function, registered op, ...)
 
 
 def _esize(dtype: torch.dtype) -> int:
@@ -157,50 +155,40 @@ OPS: Dict[str, Op] = {
     op.name: op
     for op in [
         Op("mish", _x, lambda x: actops.mish(x), lambda x: F.mish(x), "F.mish(x)", "actops.mish(x)",
-           _elementwise_bytes, ("mish", "mish")),
+           _elementwise_bytes),
         Op("relu2", _x, lambda x: actops.relu2(x), lambda x: torch.relu(x).square(), "torch.relu(x).square()",
-           "actops.relu2(x)", _elementwise_bytes, ("relu2", "relu2")),
+           "actops.relu2(x)", _elementwise_bytes),
         Op("swish", _x, lambda x: actops.swish(x, beta=1.0), lambda x: F.silu(x), "F.silu(x)",
-           "actops.swish(x, beta=1.0)", _elementwise_bytes, ("swish", "swish")),
+           "actops.swish(x, beta=1.0)", _elementwise_bytes),
         Op("swish_learnable", _x_beta, lambda x, t: actops.swish(x, beta=t), lambda x, t: x * torch.sigmoid(t * x),
-           "x * torch.sigmoid(t * x)", "actops.swish(x, beta=t)", _learnable_bytes, ("swish", "swish_learnable")),
+           "x * torch.sigmoid(t * x)", "actops.swish(x, beta=t)", _learnable_bytes),
         Op("gelu", _x, lambda x: actops.gelu(x, approximate="none"), lambda x: F.gelu(x, approximate="none"),
-           "F.gelu(x)", 'actops.gelu(x, approximate="none")', _elementwise_bytes, ("gelu", "gelu")),
+           "F.gelu(x)", 'actops.gelu(x, approximate="none")', _elementwise_bytes),
         Op("gelu_tanh", _x, lambda x: actops.gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"),
-           'F.gelu(x, approximate="tanh")', 'actops.gelu(x, approximate="tanh")', _elementwise_bytes,
-           ("gelu", "gelu")),
+           'F.gelu(x, approximate="tanh")', 'actops.gelu(x, approximate="tanh")', _elementwise_bytes),
         Op("trelu", _x, lambda x: actops.trelu(x, threshold=1.0, alpha=0.01),
            lambda x: torch.where(x > 1.0, x, 0.01 * x), "torch.where(x > 1.0, x, 0.01 * x)",
-           "actops.trelu(x, threshold=1.0, alpha=0.01)", _elementwise_bytes, ("trelu", "trelu")),
+           "actops.trelu(x, threshold=1.0, alpha=0.01)", _elementwise_bytes),
         Op("swiglu", _gate_up, lambda g, u: actops.swiglu(g, u), lambda g, u: F.silu(g) * u, "F.silu(g) * u",
-           "actops.swiglu(g, u)", _swiglu_bytes, ("swiglu", "swiglu")),
+           "actops.swiglu(g, u)", _swiglu_bytes),
         Op("swiglu_packed", _packed, lambda x: actops.swiglu(x, dim=-1), _packed_composite,
-           "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes,
-           ("swiglu", "swiglu_packed")),
+           "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes),
         Op("geglu", _gate_up, lambda g, u: actops.geglu(g, u), lambda g, u: F.gelu(g) * u, "F.gelu(g) * u",
-           "actops.geglu(g, u)", _swiglu_bytes, ("geglu", "geglu")),
+           "actops.geglu(g, u)", _swiglu_bytes),
         Op("geglu_tanh", _gate_up, lambda g, u: actops.geglu(g, u, approximate="tanh"),
            lambda g, u: F.gelu(g, approximate="tanh") * u, 'F.gelu(g, approximate="tanh") * u',
-           'actops.geglu(g, u, approximate="tanh")', _swiglu_bytes, ("geglu", "geglu")),
+           'actops.geglu(g, u, approximate="tanh")', _swiglu_bytes),
         Op("reglu", _gate_up, lambda g, u: actops.reglu(g, u), lambda g, u: torch.relu(g) * u, "torch.relu(g) * u",
-           "actops.reglu(g, u)", _swiglu_bytes, ("reglu", "reglu")),
+           "actops.reglu(g, u)", _swiglu_bytes),
         Op("swiglu_gptoss", _packed,
            lambda x: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0), _gptoss_composite,
            "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
-           'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)', _swiglu_bytes,
-           ("swiglu", "swiglu_packed")),
+           'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)', _swiglu_bytes),
         Op("maxout", _maxout_input, lambda x: actops.maxout(x, pieces=4, dim=-1),
            lambda x: x.unflatten(-1, (-1, 4)).amax(-1), "x.unflatten(-1, (-1, 4)).amax(-1)",
-           "actops.maxout(x, pieces=4, dim=-1)", _maxout_bytes, ("maxout", "maxout")),
+           "actops.maxout(x, pieces=4, dim=-1)", _maxout_bytes),
     ]
 }
-
-
-def missing(op: Op) -> List[str]:
-    """The names op needs that this actops build lacks, e.g. ['actops.maxout', 'torch.ops.actops.maxout']."""
-    python_fn, *registered = op.requires
-    gone = [] if callable(getattr(actops, python_fn, None)) else [f"actops.{python_fn}"]
-    return gone + [f"torch.ops.actops.{name}" for name in registered if not hasattr(torch.ops.actops, name)]
 
 
 # ---- measurement -------------------------------------------------------------------
@@ -480,7 +468,7 @@ TABLE_HEADER = ("| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager 
                 "| saved MB actops / eager |")
 
 
-def markdown(env: dict, rows: List[dict], ops: List[Op], skipped: Dict[str, List[str]]) -> str:
+def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
     out = [
         f"actops {env['actops']} on torch {env['torch']} · CPU: {env['cpu']} · actops.cpu_capability(): "
         f"{env['cpu_capability']} · threads: {env['threads']} · device: {env['device']}"
@@ -511,8 +499,6 @@ def markdown(env: dict, rows: List[dict], ops: List[Op], skipped: Dict[str, List
     out += ["", "Peers (eager; compiled = the same under torch.compile):", ""]
     for op in ops:
         out.append(f"- {op.name}: `{op.actops_name}` vs `{op.peer_name}`")
-    for name, names in skipped.items():
-        out.append(f"- {name}: SKIPPED, this actops lacks {', '.join(names)}")
 
     compiled = [r for r in rows if r["compiled"] is not None]
     if compiled:
@@ -559,30 +545,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def select_ops(requested: List[str]) -> Tuple[List[Op], Dict[str, List[str]]]:
-    """The ops to run; raises SystemExit naming the missing functions of an
-    explicitly requested op. Ops of the default (all) list that this actops
-    lacks are skipped and named."""
+def select_ops(requested: List[str]) -> List[Op]:
+    """The ops to run (all by default); SystemExit naming an unknown one."""
     unknown = [name for name in requested if name not in OPS]
     if unknown:
         raise SystemExit(f"bench.py: unknown op(s) {', '.join(unknown)}; known: {', '.join(OPS)}")
-    chosen, skipped = [], {}
-    for name in requested or list(OPS):
-        gone = missing(OPS[name])
-        if gone and requested:
-            raise SystemExit(f"bench.py: op {name!r} needs {', '.join(gone)}, which this actops build "
-                             f"({actops.__file__}) does not have")
-        if gone:
-            skipped[name] = gone
-            print(f"bench.py: skipping {name}: this actops lacks {', '.join(gone)}", file=sys.stderr)
-        else:
-            chosen.append(OPS[name])
-    return chosen, skipped
+    return [OPS[name] for name in requested or list(OPS)]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    ops, skipped = select_ops(_split(args.ops))
+    ops = select_ops(_split(args.ops))
     dtype_names = _split(args.dtypes) or list(DEFAULT_DTYPES)
     bad = [d for d in dtype_names if d not in DTYPES]
     if bad:
@@ -625,11 +598,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"  {op.name} {dtype_name} 2^{k}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     env["wall_s"] = time.perf_counter() - started
 
-    print(markdown(env, rows, ops, skipped))
+    print(markdown(env, rows, ops))
     if args.json:
         document = {"environment": env, "ops": {op.name: {"actops": op.actops_name, "eager": op.peer_name}
                                                 for op in ops},
-                    "skipped": skipped, "results": rows}
+                    "results": rows}
         with open(args.json, "w") as f:
             json.dump(_finite(document), f, indent=1, allow_nan=False)
             f.write("\n")

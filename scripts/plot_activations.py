@@ -212,31 +212,22 @@ def panel_maxout(ax):
 
 REFERENCES: List[Callable] = [panel_sigmoid, panel_tanh, panel_relu]
 
-# actops op name -> (the functions it needs, its panels)
-OPS: Dict[str, Tuple[Sequence[str], Sequence[Callable]]] = {
-    "mish": (("mish",), (panel_mish,)),
-    "relu2": (("relu2",), (panel_relu2,)),
-    "swish": (("swish",), (panel_swish,)),
-    "gelu": (("gelu",), (panel_gelu,)),
-    "trelu": (("trelu",), (panel_trelu,)),
-    "swiglu": (("swiglu",), (panel_swiglu_slice, panel_swiglu_surface)),
-    "maxout": (("maxout",), (panel_maxout,)),
+# actops op name -> its panels
+OPS: Dict[str, Sequence[Callable]] = {
+    "mish": (panel_mish,),
+    "relu2": (panel_relu2,),
+    "swish": (panel_swish,),
+    "gelu": (panel_gelu,),
+    "trelu": (panel_trelu,),
+    "swiglu": (panel_swiglu_slice, panel_swiglu_surface),
+    "maxout": (panel_maxout,),
 }
-
-
-def check_available(op: str) -> None:
-    """A clear error if this build of actops does not have the op yet."""
-    for name in OPS[op][0]:
-        if not hasattr(actops, name) or not hasattr(torch.ops.actops, name):
-            sys.exit(f"plot_activations: actops.{name} is not available in this build of actops "
-                     f"({actops.__file__}); leave it out with --ops")
 
 
 def plot(ops: Sequence[str], out: Path) -> Path:
     panels = list(REFERENCES)
     for op in ops:
-        check_available(op)
-        panels.extend(OPS[op][1])
+        panels.extend(OPS[op])
     # 3 to 5 columns, the fewest empty cells (then the most columns).
     ncols = min(len(panels), min(range(5, 2, -1), key=lambda c: -len(panels) % c))
     nrows = math.ceil(len(panels) / ncols)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -41,3 +43,22 @@ def assert_close_ulps(
         f"got {actual.flatten()[(err / bound).argmax()].item()!r}, "
         f"expected {expected64.flatten()[(err / bound).argmax()].item()!r}"
     )
+
+
+def positive(value) -> bool:
+    """A finite number above 0 (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def table_rows(stdout: str, header: str) -> list[list[str]]:
+    """The cells of the markdown table under `header` in a script's output."""
+    lines = stdout.splitlines()
+    assert header in lines, f"no results table header in:\n{stdout}"
+    start = lines.index(header)
+    assert lines[start + 1].startswith("|---"), lines[start + 1]
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows

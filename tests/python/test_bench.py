@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
+
+from conftest import positive, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "scripts" / "bench.py"
@@ -20,23 +21,6 @@ PASSES = ["fwd", "fwd+bwd"]
 HEADER = "| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled | saved MB actops / eager |"
 
 
-def positive(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-
-
-def table_rows(stdout: str) -> list[list[str]]:
-    lines = stdout.splitlines()
-    assert HEADER in lines, f"no results table header in:\n{stdout}"
-    start = lines.index(HEADER)
-    assert lines[start + 1].startswith("|---"), lines[start + 1]
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
-
-
 def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     # --compile: the torch.compile peers too (--quick leaves them out by default)
@@ -45,7 +29,7 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
 
     expected = set(itertools.product(OPS, DTYPES, SIZES, PASSES))
-    rows = table_rows(result.stdout)
+    rows = table_rows(result.stdout, HEADER)
     assert len(rows) == len(expected), result.stdout
     assert {(r[0], r[1], int(r[2].removeprefix("2^")), r[3]) for r in rows} == expected
     for r in rows:
@@ -54,12 +38,12 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
         assert r[7].endswith("×") and r[8].endswith("×"), r  # vs eager, vs compiled
 
     document = json.loads(out.read_text())
-    assert set(document) >= {"environment", "ops", "skipped", "results"}
+    assert set(document) >= {"environment", "ops", "results"}
     env = document["environment"]
     for key in ("torch", "cpu", "cpu_capability", "threads", "device", "measurement"):
         assert env[key], key
     assert env["device"] == "cpu" and env["threads"] >= 1 and env["quick"] is True
-    assert set(document["ops"]) == set(OPS) and document["skipped"] == {}
+    assert set(document["ops"]) == set(OPS)
 
     results = document["results"]
     assert len(results) == len(expected)
@@ -86,7 +70,7 @@ def test_quick_run_covers_every_op():
     command = [sys.executable, str(BENCH), "--quick", "--sizes", "12", "--dtypes", "float32"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    rows = table_rows(result.stdout)
+    rows = table_rows(result.stdout, HEADER)
     assert {(r[0], r[3]) for r in rows} == set(itertools.product(every, PASSES)), result.stdout
     for r in rows:
         assert float(r[4]) > 0, r

@@ -9,9 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from conftest import positive, table_rows
 
-pytest.importorskip("transformers")
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "scripts" / "bench_model.py"
@@ -20,30 +19,13 @@ HEADER = ("| model | parameters | replaced | step ms unpatched | step ms patched
 MODELS = {"llama": "LlamaMLP -> actops.swiglu", "mish_cnn": "Mish -> actops.nn.Mish"}
 
 
-def positive(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-
-
-def table_rows(stdout: str) -> list[list[str]]:
-    lines = stdout.splitlines()
-    assert HEADER in lines, f"no results table header in:\n{stdout}"
-    start = lines.index(HEADER)
-    assert lines[start + 1].startswith("|---"), lines[start + 1]
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
-
-
 def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     out = tmp_path / "bench_model.json"
     command = [sys.executable, str(BENCH), "--quick", "--json", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
 
-    rows = table_rows(result.stdout)
+    rows = table_rows(result.stdout, HEADER)
     assert [r[0] for r in rows] == list(MODELS), result.stdout
     for r in rows:
         assert len(r) == len(HEADER.strip("|").split("|")), r
