@@ -48,6 +48,7 @@ import math
 import platform
 import sys
 import time
+import types
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import mpmath
@@ -135,6 +136,43 @@ def exact_trelu(x):
     return (x, mpmath.mpf(1)) if x > TRELU_THRESHOLD else (alpha * x, alpha)
 
 
+# ---- second derivatives, closed forms accurate in both tails ---------------------
+# Written once for torch (float64) and mpmath: differentiating a' numerically or by
+# autograd cancels in the right tails (1 - tanh^2, 1 - sigmoid), where a'' is tiny.
+
+MP = types.SimpleNamespace(sigmoid=_sigmoid, exp=mpmath.exp, tanh=mpmath.tanh, cosh=mpmath.cosh,
+                           softplus=lambda x: mpmath.log1p(mpmath.exp(x)), sqrt=mpmath.sqrt, pi=mpmath.pi)
+TORCH = types.SimpleNamespace(sigmoid=torch.sigmoid, exp=torch.exp, tanh=torch.tanh, cosh=torch.cosh,
+                              softplus=lambda x: torch.logaddexp(x, torch.zeros_like(x)), sqrt=math.sqrt, pi=math.pi)
+
+
+def mish_second(x, m):
+    """sech^2(sp) sigmoid(x) (2 + x sigmoid(-x) - 2 x sigmoid(x) tanh(sp)), sp = softplus(x)."""
+    sp, s = m.softplus(x), m.sigmoid(x)
+    return s / m.cosh(sp) ** 2 * (2 + x * m.sigmoid(-x) - 2 * x * s * m.tanh(sp))
+
+
+def swish_second(x, m):
+    """sigmoid(x) sigmoid(-x) (2 + x (sigmoid(-x) - sigmoid(x)))."""
+    s, s_neg = m.sigmoid(x), m.sigmoid(-x)
+    return s * s_neg * (2 + x * (s_neg - s))
+
+
+def gelu_second(x, m):
+    """phi(x) (2 - x^2)."""
+    return m.exp(-x * x / 2) / m.sqrt(2 * m.pi) * (2 - x * x)
+
+
+def gelu_tanh_second(x, m):
+    """s s' (4u' + x (s' - s) (2u')^2 + 2 x u''), s = sigmoid(2u), s' = sigmoid(-2u)."""
+    k = m.sqrt(2 / m.pi)
+    c = mpmath.mpf("0.044715") if m is MP else 0.044715
+    u = k * (x + c * x**3)
+    du, d2u = k * (1 + 3 * c * x * x), 6 * k * c * x
+    s, s_neg = m.sigmoid(2 * u), m.sigmoid(-2 * u)
+    return s * s_neg * (4 * du + x * (s_neg - s) * (2 * du) ** 2 + 2 * x * d2u)
+
+
 # ---- the functions in float64, differentiable by autograd ------------------------
 
 
@@ -171,15 +209,21 @@ class Activation:
     float64: Callable[[Tensor], Tensor]  # differentiable twice by autograd (finite x)
     exact: Callable  # mpf x -> (a(x), a'(x)) at DIGITS digits (finite x)
     at_inf: Tuple[Tuple[float, float], Tuple[float, float]]  # (a, a') at +inf, then at -inf
+    second: Optional[Callable] = None  # (x, MP or TORCH) -> a''(x): smooth, a d2/dx2 row
+    kinks: Tuple[float, ...] = ()  # where a' is not measured: no single right answer
 
 
-MISH = Activation("mish", mish64, exact_mish, ((INF, 1.0), (0.0, 0.0)))
-SWISH = Activation("swish", swish64, exact_swish, ((INF, 1.0), (0.0, 0.0)))
-GELU = Activation("gelu", gelu64, exact_gelu, ((INF, 1.0), (0.0, 0.0)))
-GELU_TANH = Activation("gelu_tanh", gelu_tanh64, exact_gelu_tanh, ((INF, 1.0), (0.0, 0.0)))
+MISH = Activation("mish", mish64, exact_mish, ((INF, 1.0), (0.0, 0.0)), mish_second)
+SWISH = Activation("swish", swish64, exact_swish, ((INF, 1.0), (0.0, 0.0)), swish_second)
+GELU = Activation("gelu", gelu64, exact_gelu, ((INF, 1.0), (0.0, 0.0)), gelu_second)
+GELU_TANH = Activation("gelu_tanh", gelu_tanh64, exact_gelu_tanh, ((INF, 1.0), (0.0, 0.0)), gelu_tanh_second)
 RELU = Activation("relu", torch.relu, exact_relu, ((INF, 1.0), (0.0, 0.0)))
 RELU2 = Activation("relu2", relu2_64, exact_relu2, ((INF, INF), (0.0, 0.0)))
 TRELU = Activation("trelu", trelu64, exact_trelu, ((INF, 1.0), (-INF, TRELU_ALPHA)))
+# swish's limits in beta (issue 14): x sigmoid(0 x) = x / 2; x sigmoid(inf x) = relu(x), 0 at 0,
+# where its derivative jumps (every finite beta gives 1/2 there)
+HALF = Activation("half", lambda x: x / 2, lambda x: (x / 2, mpmath.mpf(0.5)), ((INF, 0.5), (-INF, 0.5)))
+STEP = Activation("step", torch.relu, exact_relu, ((INF, 1.0), (0.0, 0.0)), kinks=(0.0,))
 
 
 # ---- the ops -----------------------------------------------------------------------
@@ -205,7 +249,9 @@ class Op:
 
     @property
     def passes(self) -> Tuple[str, ...]:
-        return ("fwd", "d/dgate", "d/dup") if self.kind == "gated" else ("fwd", "d/dx")
+        if self.kind == "gated":
+            return ("fwd", "d/dgate", "d/dup")
+        return ("fwd", "d/dx") + (("d2/dx2",) if self.activation and self.activation.second else ())
 
 
 OPS = {
@@ -215,6 +261,9 @@ OPS = {
         Op("swish", "unary", SWISH, actops.swish, F.silu),
         Op("swish[learnable]", "unary", SWISH, lambda x: actops.swish(x, beta=_one(x)),
            lambda x: x * torch.sigmoid(_one(x) * x)),
+        Op("swish[beta=0]", "unary", HALF, lambda x: actops.swish(x, beta=0.0), lambda x: x * torch.sigmoid(0.0 * x)),
+        Op("swish[beta=inf]", "unary", STEP, lambda x: actops.swish(x, beta=INF),
+           lambda x: x * torch.sigmoid(INF * x)),
         Op("gelu", "unary", GELU, actops.gelu, F.gelu),
         Op("gelu[tanh]", "unary", GELU_TANH, lambda x: actops.gelu(x, approximate="tanh"),
            lambda x: F.gelu(x, approximate="tanh")),
@@ -333,17 +382,25 @@ def op_inputs(op: Op, dtype: torch.dtype, quick: bool) -> Tuple[Tensor, ...]:
 Reference = Dict[str, Tuple[Tensor, Tensor, Tensor, Tensor]]
 
 
-def activation64(act: Activation, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    """(a, a', a'') at float64 x by autograd through act.float64; the limits at +-inf, NaN at NaN."""
+def activation64(act: Activation, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """a and its first three derivatives at float64 x: a' by autograd through act.float64, a''
+    from its closed form where there is one (else autograd again), the third by autograd of that
+    (it only sizes the tolerance of a''); the limits at +-inf (0 for a'' and on), NaN at NaN."""
     finite = x.isfinite()
     with torch.enable_grad():
         leaf = torch.where(finite, x, 0.0).detach().requires_grad_()
         a = act.float64(leaf)
         (a1,) = torch.autograd.grad(a.sum(), leaf, create_graph=True)
-        a2 = torch.autograd.grad(a1.sum(), leaf)[0] if a1.requires_grad else torch.zeros_like(a1)
-    values = [a.detach(), a1.detach(), a2.detach()]
+        if act.second is not None:
+            a2 = act.second(leaf, TORCH)
+        elif a1.requires_grad:
+            (a2,) = torch.autograd.grad(a1.sum(), leaf, create_graph=True)
+        else:
+            a2 = torch.zeros_like(a1)
+        a3 = torch.autograd.grad(a2.sum(), leaf)[0] if a2.requires_grad else torch.zeros_like(a2)
+    values = [a.detach(), a1.detach(), a2.detach(), a3.detach()]
     (a_pos, a1_pos), (a_neg, a1_neg) = act.at_inf
-    for k, (pos, neg) in enumerate([(a_pos, a_neg), (a1_pos, a1_neg), (0.0, 0.0)]):
+    for k, (pos, neg) in enumerate([(a_pos, a_neg), (a1_pos, a1_neg), (0.0, 0.0), (0.0, 0.0)]):
         v = torch.where(x == INF, pos, torch.where(x == -INF, neg, values[k]))
         values[k] = torch.where(x.isnan(), math.nan, v)
     return tuple(values)
@@ -354,10 +411,11 @@ def reference64(op: Op, inputs: Sequence[Tensor]) -> Reference:
     if op.kind == "maxout":
         return maxout_reference(inputs[0])
     x = inputs[0].double()
-    a, a1, a2 = activation64(op.activation, x)
+    a, a1, a2, a3 = activation64(op.activation, x)
     zero = torch.zeros_like(x)
     if op.kind == "unary":
-        passes = {"fwd": (a, a.abs() + (x * a1).abs()), "d/dx": (a1, a1.abs() + (x * a2).abs())}
+        passes = {"fwd": (a, a.abs() + (x * a1).abs()), "d/dx": (a1, a1.abs() + (x * a2).abs()),
+                  "d2/dx2": (a2, a2.abs() + (x * a3).abs())}
     else:
         u = inputs[1].double()
         passes = {
@@ -367,10 +425,12 @@ def reference64(op: Op, inputs: Sequence[Tensor]) -> Reference:
         }
     # where the scale's own float64 arithmetic fails (0 * inf far out) fall back to plain relative;
     # a derivative at a NaN input is not measured: NaN, and a piecewise op's branch value (as
-    # torch.relu's gradient gives), are both fair answers
-    everywhere, not_nan = torch.ones_like(x, dtype=torch.bool), ~x.isnan()
-    return {p: (v, zero, torch.where(s.isfinite(), s, v.abs()), everywhere if p in ("fwd", "d/dup") else not_nan)
-            for p, (v, s) in passes.items()}
+    # torch.relu's gradient gives), are both fair answers; nor at a kink
+    everywhere, smooth = torch.ones_like(x, dtype=torch.bool), ~x.isnan()
+    for kink in op.activation.kinks:
+        smooth &= x != kink
+    return {p: (v, zero, torch.where(s.isfinite(), s, v.abs()), everywhere if p in ("fwd", "d/dup") else smooth)
+            for p, (v, s) in passes.items() if p in op.passes}
 
 
 def maxout_reference(x: Tensor) -> Reference:
@@ -388,12 +448,16 @@ def maxout_reference(x: Tensor) -> Reference:
 
 @functools.lru_cache(maxsize=None)
 def exact_activation(name: str, x: float) -> Tuple:
-    """(a(x), a'(x)) at DIGITS digits for finite x; cached: the gated rows reuse the unary ones."""
+    """(a(x), a'(x), a''(x)) at DIGITS digits for finite x (a'' 0 where there is no closed form);
+    cached: the gated rows reuse the unary ones."""
+    act = ACTIVATIONS[name]
     with mpmath.workdps(DIGITS):
-        return ACTIVATIONS[name].exact(mpmath.mpf(x))
+        x = mpmath.mpf(x)
+        second = act.second(x, MP) if act.second and abs(x) <= SATURATED else mpmath.mpf(0)
+        return (*act.exact(x), second)
 
 
-ACTIVATIONS = {act.name: act for act in [MISH, SWISH, GELU, GELU_TANH, RELU, RELU2, TRELU]}
+ACTIVATIONS = {act.name: act for act in [MISH, SWISH, GELU, GELU_TANH, RELU, RELU2, TRELU, HALF, STEP]}
 
 
 def _split(value) -> Tuple[float, float]:
@@ -415,13 +479,13 @@ def exact_reference(op: Op, inputs: Sequence[Tensor]) -> Reference:
     with mpmath.workdps(DIGITS):
         for g, u in zip(gate, up):
             if math.isnan(g):
-                a, a1 = mpmath.mpf("nan"), mpmath.mpf("nan")
+                a, a1, a2 = (mpmath.mpf("nan"),) * 3
             elif math.isinf(g):
-                a, a1 = (mpmath.mpf(v) for v in ((a_pos, a1_pos) if g > 0 else (a_neg, a1_neg)))
+                a, a1, a2 = (mpmath.mpf(v) for v in ((a_pos, a1_pos, 0) if g > 0 else (a_neg, a1_neg, 0)))
             else:
-                a, a1 = exact_activation(op.activation.name, g)
+                a, a1, a2 = exact_activation(op.activation.name, g)
             u = mpmath.mpf(u)
-            exact = {"fwd": a * u, "d/dx": a1, "d/dgate": a1 * u, "d/dup": a}
+            exact = {"fwd": a * u, "d/dx": a1, "d2/dx2": a2, "d/dgate": a1 * u, "d/dup": a}
             for p in op.passes:
                 values[p].append(_split(exact[p]))
     reference = {}
@@ -442,6 +506,7 @@ def reference(op: Op, inputs: Sequence[Tensor]) -> Reference:
 
 PATHS = {"vector": 1, "scalar": 3}  # the stride of the inputs' view
 ULPS = 4.0  # the bound of the float32 and float64 rows, in conditioned ulps
+SECOND_ULPS = 16.0  # the same for second derivatives
 
 
 def strided(x: Tensor, stride: int) -> Tensor:
@@ -457,12 +522,14 @@ def evaluate(op: Op, fn: Callable[..., Tensor], inputs: Sequence[Tensor], stride
     """Every pass of fn at the inputs viewed with `stride`: the value, and the gradients of
     ones through autograd."""
     leaves = [strided(x, stride).detach().requires_grad_() for x in inputs]
+    second = "d2/dx2" in op.passes
     with torch.enable_grad():
         y = fn(*leaves)
-        grads = torch.autograd.grad(y, leaves, torch.ones_like(y), allow_unused=True)
-    grads = [torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads)]
-    names = op.passes[1:]
-    return {"fwd": y.detach(), **{name: g.detach() for name, g in zip(names, grads)}}
+        grads = torch.autograd.grad(y, leaves, torch.ones_like(y), allow_unused=True, create_graph=second)
+        grads = [torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads)]
+        if second:  # the double backward, with a gradient of ones
+            grads.append(torch.autograd.grad(grads[0], leaves[0], torch.ones_like(grads[0]))[0])
+    return {"fwd": y.detach(), **{name: g.detach() for name, g in zip(op.passes[1:], grads)}}
 
 
 def spacing(value: Tensor, dtype: torch.dtype) -> Tensor:
@@ -514,6 +581,8 @@ def bound(op: Op, pass_: str, dtype: torch.dtype) -> Tuple[str, float]:
     """(measure, ulps) the tests hold actops to (issue 14 section 5)."""
     if op.kind == "maxout":
         return "raw", 0.0  # a max is exact
+    if pass_ == "d2/dx2":
+        return ("cond", 1.0) if dtype in (torch.bfloat16, torch.float16) else ("cond", SECOND_ULPS)
     if dtype in (torch.bfloat16, torch.float16):
         # computed in float32 and rounded once
         return ("raw", 1.0) if pass_ == "fwd" else ("cond", 1.0)

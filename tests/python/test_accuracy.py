@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mpmath
 import pytest
 import torch
 
@@ -104,6 +105,16 @@ def test_float64_reference_agrees_with_mpmath(name):
         measured &= (hi.abs() > 1e-300) | (hi == 0)  # float64's own subnormals: no float32 value there
         raw, cond, spurious = accuracy.ulp_errors(approximate[pass_][0], hi, lo, scale, measured)
         assert cond.max() <= 64 and not spurious.any(), (pass_, x[cond.argmax()].item(), cond.max().item())
+
+
+@pytest.mark.parametrize("name", ["mish", "swish", "gelu", "gelu_tanh"])
+def test_second_derivative_closed_forms_are_the_derivative_of_the_first(name):
+    act = accuracy.ACTIVATIONS[name]
+    with mpmath.workdps(80):
+        for x in (-30.5, -7.25, -1.19, -0.3, 0.0, 0.7, 2.5, 6.0):
+            x = mpmath.mpf(x)
+            numeric = mpmath.diff(lambda t: act.exact(t)[1], x)
+            assert abs(numeric - act.second(x, accuracy.MP)) <= 1e-60 * abs(numeric), (name, x)
 
 
 def test_grid_reaches_the_edges():
