@@ -478,7 +478,8 @@ def _split(value) -> Tuple[float, float]:
     hi = float(value)
     if not math.isfinite(hi):
         return hi, 0.0
-    ulp = max(math.ldexp(1.0, math.frexp(abs(hi))[1] - 53), math.ldexp(1.0, -1074)) if hi else math.ldexp(1.0, -1074)
+    exponent = math.frexp(hi)[1] if hi else -1021  # 0: the spacing of the smallest subnormal
+    ulp = math.ldexp(1.0, max(exponent - 53, -1074))
     return hi, float((value - hi) / ulp)
 
 
