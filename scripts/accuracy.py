@@ -731,6 +731,17 @@ def text(rows: Sequence[dict]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table)
 
 
+def json_safe(value):
+    """value with every non-finite float as the string 'inf', '-inf' or 'nan' (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def environment(quick: bool) -> dict:
     return {"torch": torch.__version__, "actops": actops.__version__, "mpmath": mpmath.__version__,
             "cpu_capability": actops.cpu_capability(), "machine": platform.machine(), "quick": quick,
@@ -763,7 +774,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(markdown(rows) if args.markdown else text(rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"environment": environment(args.quick), "rows": rows}, f, indent=1)
+            json.dump(json_safe({"environment": environment(args.quick), "rows": rows}), f, indent=1, allow_nan=False)
     bad = failures(rows)
     if args.check and bad:
         print(f"{len(bad)} rows exceed their bound:", *bad, sep="\n  ", file=sys.stderr)

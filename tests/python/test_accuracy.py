@@ -129,14 +129,20 @@ def test_grid_reaches_the_edges():
 
 def test_command_line_prints_the_table_writes_json_and_checks(tmp_path):
     out = tmp_path / "accuracy.json"
-    command = [sys.executable, str(ROOT / "scripts" / "accuracy.py"), "--quick", "--ops", "relu2", "maxout",
+    command = [sys.executable, str(ROOT / "scripts" / "accuracy.py"), "--quick", "--ops", "relu2", "maxout", "mish",
                "--dtypes", "float32", "float64", "--markdown", "--json", str(out), "--check"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode in (0, 1), f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     rows = table_rows(result.stdout, HEADER)
     expected = {(op, p, d) for op in ("relu2", "maxout") for p in ("fwd", "d/dx") for d in ("float32", "float64")}
+    expected |= {("mish", p, d) for p in ("fwd", "d/dx", "d2/dx2") for d in ("float32", "float64")}
     assert {(r[0], r[1], r[2]) for r in rows} == expected
-    assert all(len(r) == len(accuracy.HEADER) and r[3].endswith("✓") for r in rows), rows
-    document = json.loads(out.read_text())
+    assert all(len(r) == len(accuracy.HEADER) for r in rows), rows
+    assert all(r[3].endswith("✓") for r in rows if r[0] != "mish"), rows
+    document = json.loads(out.read_text(), parse_constant=pytest.fail)  # strict JSON: no Infinity, no NaN
     assert document["environment"]["quick"] is True and document["environment"]["digits"] == 50
     assert {(r["op"], r["pass"], r["dtype"]) for r in document["rows"]} == expected
+    # --check: exit status 1 exactly when a row is over its bound, each such row listed
+    over = [f"{r['op']} {r['pass']} {r['dtype']}:" for r in document["rows"] if not r["ok"]]
+    assert result.returncode == (1 if over else 0), result.stderr
+    assert all(line in result.stderr for line in over), result.stderr
