@@ -80,6 +80,7 @@ SATURATED = 1e5
 
 
 def _sigmoid(z):
+    """1 / (1 + exp(-z)) in mpmath."""
     return 1 / (1 + mpmath.exp(-z))
 
 
@@ -129,10 +130,12 @@ def exact_gelu_tanh(x):
 
 
 def exact_relu(x):
+    """(relu(x), relu'(x)), the derivative 0 at 0 as torch.relu's."""
     return (x, mpmath.mpf(1)) if x > 0 else (mpmath.mpf(0), mpmath.mpf(0))
 
 
 def exact_relu2(x):
+    """(relu(x)^2, 2 relu(x))."""
     return (x * x, 2 * x) if x > 0 else (mpmath.mpf(0), mpmath.mpf(0))
 
 
@@ -294,10 +297,12 @@ _INT_OF = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
 def _bits(x: Tensor) -> Tensor:
+    """x's bit patterns, as signed integers of its width."""
     return x.view(_INT_OF[x.element_size()])
 
 
 def _from_bits(patterns: Tensor, dtype: torch.dtype) -> Tensor:
+    """The values of dtype with these bit patterns."""
     return patterns.to(_INT_OF[torch.finfo(dtype).bits // 8]).view(dtype)
 
 
@@ -308,6 +313,7 @@ def _unique(x: Tensor) -> Tensor:
 
 
 def smallest_subnormal(dtype: torch.dtype) -> float:
+    """The dtype's smallest positive value (finfo.tiny * eps)."""
     info = torch.finfo(dtype)
     return info.tiny * info.eps
 
@@ -691,6 +697,7 @@ HEADER = ["op", "pass", "dtype", "bound", "actops max", "actops p99.9", "actops 
 
 
 def fmt(ulps: float) -> str:
+    """An ulp count for the table: 2 decimals below 10, whole numbers below 1e5, then 1.2e+07."""
     if math.isinf(ulps) or math.isnan(ulps):
         return "inf" if ulps > 0 else str(ulps)
     if ulps == 0:
@@ -719,6 +726,7 @@ def cells(row: dict) -> List[str]:
 
 
 def markdown(rows: Sequence[dict]) -> str:
+    """The table in markdown (the README's form)."""
     align = ["---" if name in ("op", "pass", "dtype", "bound", "actops worst at") else "---:" for name in HEADER]
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(cells(row)) + " |" for row in rows]
@@ -726,6 +734,7 @@ def markdown(rows: Sequence[dict]) -> str:
 
 
 def text(rows: Sequence[dict]) -> str:
+    """The table in aligned columns, for a terminal."""
     table = [HEADER] + [cells(row) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table)
@@ -743,12 +752,14 @@ def json_safe(value):
 
 
 def environment(quick: bool) -> dict:
+    """What the numbers depend on: versions, the kernels' instruction set, the run's settings."""
     return {"torch": torch.__version__, "actops": actops.__version__, "mpmath": mpmath.__version__,
             "cpu_capability": actops.cpu_capability(), "machine": platform.machine(), "quick": quick,
             "digits": DIGITS, "percentile": PERCENTILE, "paths": PATHS}
 
 
 def run(ops: Sequence[str], dtypes: Sequence[str], quick: bool, log=sys.stderr) -> List[dict]:
+    """Every row of these ops and dtypes, with a progress line per op and dtype to `log`."""
     rows = []
     for name in ops:
         for dtype_name in dtypes:
@@ -761,6 +772,7 @@ def run(ops: Sequence[str], dtypes: Sequence[str], quick: bool, log=sys.stderr) 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line (see the module's docstring); returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small grids (seconds)")
     parser.add_argument("--ops", nargs="+", choices=list(OPS), default=list(OPS))
