@@ -266,18 +266,20 @@ class Op:
         return ("fwd", "d/dx") + (("d2/dx2",) if self.activation and self.activation.second else ())
 
 
+# named as in scripts/bench.py; swish_learnable: beta a 0-d tensor 1 that requires grad;
+# swish_beta0 and swish_beta_inf: swish's limits in beta; trelu: threshold 1, alpha 0.1
 OPS = {
     op.name: op
     for op in [
         Op("mish", "unary", MISH, actops.mish, F.mish),
         Op("swish", "unary", SWISH, actops.swish, F.silu),
-        Op("swish[learnable]", "unary", SWISH, lambda x: actops.swish(x, beta=_one(x)),
+        Op("swish_learnable", "unary", SWISH, lambda x: actops.swish(x, beta=_one(x)),
            lambda x: x * torch.sigmoid(_one(x) * x)),
-        Op("swish[beta=0]", "unary", HALF, lambda x: actops.swish(x, beta=0.0), lambda x: x * torch.sigmoid(0.0 * x)),
-        Op("swish[beta=inf]", "unary", STEP, lambda x: actops.swish(x, beta=INF),
+        Op("swish_beta0", "unary", HALF, lambda x: actops.swish(x, beta=0.0), lambda x: x * torch.sigmoid(0.0 * x)),
+        Op("swish_beta_inf", "unary", STEP, lambda x: actops.swish(x, beta=INF),
            lambda x: x * torch.sigmoid(INF * x)),
         Op("gelu", "unary", GELU, actops.gelu, F.gelu),
-        Op("gelu[tanh]", "unary", GELU_TANH, lambda x: actops.gelu(x, approximate="tanh"),
+        Op("gelu_tanh", "unary", GELU_TANH, lambda x: actops.gelu(x, approximate="tanh"),
            lambda x: F.gelu(x, approximate="tanh")),
         Op("trelu", "unary", TRELU, lambda x: actops.trelu(x, threshold=TRELU_THRESHOLD, alpha=TRELU_ALPHA),
            lambda x: torch.where(x > TRELU_THRESHOLD, x, TRELU_ALPHA * x)),
