@@ -347,7 +347,7 @@ def bit_window(value: float, dtype: torch.dtype, width: int) -> Tensor:
 def grid(dtype: torch.dtype, quick: bool) -> Tensor:
     """The inputs of every unary row, distinct and sorted (NaN last).
 
-    bfloat16, float16: every value of the dtype (quick: every 4th bit pattern).
+    bfloat16, float16: every value of the dtype (quick: every 8th bit pattern).
     float32: a fine linear grid over [-120, 120] (every tail down to underflow:
     mish and swish reach subnormals below -87, GELU below -13) and a bit-pattern
     sweep of the whole range. float64 (the mpmath reference: a few thousand
@@ -358,9 +358,9 @@ def grid(dtype: torch.dtype, quick: bool) -> Tensor:
     info = torch.finfo(dtype)
     if dtype in (torch.bfloat16, torch.float16):
         window = 16
-        parts = [_from_bits(torch.arange(-(2**15), 2**15, 4 if quick else 1), dtype)]
+        parts = [_from_bits(torch.arange(-(2**15), 2**15, 8 if quick else 1), dtype)]
     elif dtype == torch.float32:
-        n_linear, n_sweep, window = (2**13, 2**12, 16) if quick else (2**19, 2**18, 256)
+        n_linear, n_sweep, window = (2**12, 2**11, 16) if quick else (2**19, 2**18, 256)
         parts = [torch.linspace(-120, 120, n_linear, dtype=torch.float64).to(dtype), bit_sweep(dtype, n_sweep)]
     else:
         n_linear, n_sweep, window = (160, 60, 2) if quick else (1600, 500, 8)
