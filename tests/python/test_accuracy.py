@@ -39,7 +39,8 @@ def test_actops_within_bounds(op, dtype):
         for library in ("actops", "torch"):
             assert row["points"] > 0 and "error" not in row[library], row
             assert row[library]["p_raw"] <= row[library]["max_raw"], row
-            assert row[library]["p_cond"] <= row[library]["max_cond"] <= row[library]["max_raw"], row
+            # conditioning only ever excuses error: conditioned <= raw
+            assert row[library]["p_cond"] <= row[library]["max_cond"] <= row[library]["max_raw"] * (1 + 1e-9), row
     assert not accuracy.failures(rows), "\n".join(accuracy.failures(rows))
 
 
@@ -101,9 +102,9 @@ def test_float64_reference_agrees_with_mpmath(name):
     approximate = accuracy.reference64(op, (x,))
     exact = accuracy.exact_reference(op, (x,))
     for pass_ in op.passes:
-        hi, lo, scale, measured = exact[pass_]
+        hi, frac, scale, measured = exact[pass_]
         measured &= (hi.abs() > 1e-300) | (hi == 0)  # float64's own subnormals: no float32 value there
-        raw, cond, spurious = accuracy.ulp_errors(approximate[pass_][0], hi, lo, scale, measured)
+        raw, cond, spurious = accuracy.ulp_errors(approximate[pass_][0], hi, frac, scale, measured)
         assert cond.max() <= 64 and not spurious.any(), (pass_, x[cond.argmax()].item(), cond.max().item())
 
 
