@@ -72,24 +72,67 @@ inline at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a,
 }
 #endif
 
-// exp: SLEEF's, correct to 1 ulp, except for float on AVX2 and AVX-512,
-// where an inline version of the same accuracy avoids a library call per
-// vector (the activations are exp-bound once their data is in cache).
+// exp: SLEEF's, correct to 1 ulp (float on AVX2 and AVX-512: inline, below).
 template <typename S>
 inline at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
   return x.exp();
 }
 
+// Whether a comparison result holds in any lane.
+template <typename S>
+inline bool any(const at::vec::Vectorized<S>& cond) {
+  return cond.zero_mask() != (1 << at::vec::Vectorized<S>::size()) - 1;
+}
+
+template <typename S>
+inline at::vec::Vectorized<S> mul_add(
+    const at::vec::Vectorized<S>& a,
+    const at::vec::Vectorized<S>& b,
+    const at::vec::Vectorized<S>& c) {
+  return at::vec::fmadd(a, b, c);
+}
+
+// a^2 = hi + lo exactly: Dekker's split where there is no FMA, and one FMA
+// (lo = a a - hi) where there is.
+template <typename S>
+inline SquareParts<at::vec::Vectorized<S>> square_parts(const at::vec::Vectorized<S>& a) {
+  using V = at::vec::Vectorized<S>;
+  constexpr S kSplit = sizeof(S) == sizeof(float) ? S(4097) : S(134217729);  // 2^12 + 1, 2^27 + 1
+  const V big = a * V(kSplit);
+  const V a_hi = big - (big - a);
+  const V a_lo = a - a_hi;
+  const V hi = a * a;
+  return {hi, ((a_hi * a_hi - hi) + V(S(2)) * a_hi * a_lo) + a_lo * a_lo};
+}
+
+// exp(hi + lo) for |lo| <= ulp(hi): exp(hi) (1 + lo).
+template <typename S>
+inline at::vec::Vectorized<S> exp_parts(const at::vec::Vectorized<S>& hi, const at::vec::Vectorized<S>& lo) {
+  return exp(hi) * (at::vec::Vectorized<S>(S(1)) + lo);
+}
+
 #if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
-// exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 in two steps
-// (Cody-Waite), exp(r) by Cephes' expf polynomial on |r| <= ln(2)/2. x is
-// clamped to [-150, 89]: beyond, the result is 0 or inf anyway; NaN passes.
 template <>
-inline at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
+inline SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec::Vectorized<float>& a) {
+  const at::vec::Vectorized<float> hi = a * a;
+  return {hi, at::vec::fmsub(a, a, hi)};
+}
+
+namespace detail {
+// exp(hi + lo) = 2^k exp(r), k = round((hi + lo) / ln 2), r = hi - k ln 2 +
+// lo with ln 2 in two parts (Cody-Waite): k ln2_hi has few bits, so hi -
+// k ln2_hi is exact and lo (an FMA's rounding error, say) survives into r.
+// exp(r) by Cephes' expf polynomial on |r| <= ln(2)/2. hi is clamped to
+// [-150, 89]: beyond, the result is 0 or inf anyway; NaN passes.
+template <bool kWithLo>
+inline at::vec::Vectorized<float> exp_reduced(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
   using V = at::vec::Vectorized<float>;
-  const V xc = nan_min(nan_max(x, V(-150.0f)), V(89.0f));
-  const V k = (xc * V(1.44269504088896341f)).round();
+  const V xc = nan_min(nan_max(hi, V(-150.0f)), V(89.0f));
+  const V k = ((kWithLo ? xc + lo : xc) * V(1.44269504088896341f)).round();
   V r = at::vec::fmadd(k, V(-0.693359375f), xc);
+  if constexpr (kWithLo) {
+    r = r + lo;
+  }
   r = at::vec::fmadd(k, V(2.12194440e-4f), r);
   V p(1.9875691500e-4f);
   p = at::vec::fmadd(p, r, V(1.3981999507e-3f));
@@ -111,53 +154,25 @@ inline at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
   return p * s1 * s2;
 #endif
 }
+}  // namespace detail
+
+// exp: SLEEF's, correct to 1 ulp, except for float on AVX2 and AVX-512,
+// where an inline version of the same accuracy avoids a library call per
+// vector (the activations are exp-bound once their data is in cache).
+template <>
+inline at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
+  return detail::exp_reduced<false>(x, x);
+}
+template <>
+inline at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
+  return detail::exp_reduced<true>(hi, lo);
+}
 #endif
 
 template <typename S>
 inline at::vec::Vectorized<S> erfc(const at::vec::Vectorized<S>& x) {
   return x.erfc();
 }
-
-#if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
-namespace detail {
-template <size_t N>
-inline at::vec::Vectorized<float> horner(const at::vec::Vectorized<float>& x, const float (&c)[N]) {
-  at::vec::Vectorized<float> p(c[0]);
-  for (size_t i = 1; i < N; ++i) {
-    p = at::vec::fmadd(p, x, at::vec::Vectorized<float>(c[i]));
-  }
-  return p;
-}
-}  // namespace detail
-
-// erfc for float, inline: SLEEF's is a library call and four times the cost
-// of the whole GELU. Relative error within a few ulp (the tests bound it):
-//   |x| < 1:  1 - x P(x^2), erf's odd series fitted on [0, 1];
-//   |x| >= 1: exp(-x^2) / |x| * g(1/x^2), g = x erfcx(x) fitted in two
-//             pieces, |x| in [1, 2] and [2, 20], each in a centred variable;
-//             erfc(-|x|) = 2 - erfc(|x|). |x| is clamped at 20, where erfc
-//             is 0 in float; NaN passes.
-// Coefficients: relative-error least squares on Chebyshev nodes in float64.
-template <>
-inline at::vec::Vectorized<float> erfc(const at::vec::Vectorized<float>& x) {
-  using V = at::vec::Vectorized<float>;
-  static constexpr float kErf[] = {7.724187632e-05f, -7.970079700e-04f, 5.183622447e-03f, -2.685122248e-02f,
-                                   1.128351866e-01f, -3.761261913e-01f, 1.128379164e+00f};
-  static constexpr float kNear[] = {2.211057166e-02f, -2.201452436e-02f, 1.668921221e-02f,
-                                    -1.945492003e-02f, 2.466866504e-02f, -3.322456517e-02f,
-                                    5.184056158e-02f, -1.058254780e-01f, 4.613544813e-01f};  // u - 0.625
-  static constexpr float kFar[] = {3.222521392e+01f, -1.044767268e+01f, 2.748118023e+00f,
-                                   -1.174549083e+00f, 5.633262204e-01f, -3.057238359e-01f,
-                                   2.082002088e-01f, -2.079167093e-01f, 5.338070165e-01f};  // u - 0.12625
-  const V a = nan_min(x.abs(), V(20.0f));
-  const V s = a * a;
-  const V small = V(1.0f) - x * detail::horner(s, kErf);
-  const V u = V(1.0f) / nan_max(s, V(1.0f));
-  const V g = where(u >= V(0.25f), detail::horner(u - V(0.625f), kNear), detail::horner(u - V(0.12625f), kFar));
-  const V tail = exp(V(0.0f) - s) * (a * u) * g;
-  return where(a < V(1.0f), small, where(x < V(0.0f), V(2.0f) - tail, tail));
-}
-#endif
 
 template <typename S>
 inline at::vec::Vectorized<S> abs(const at::vec::Vectorized<S>& x) {

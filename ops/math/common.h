@@ -11,6 +11,7 @@
 #include <c10/macros/Macros.h>
 
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <type_traits>
 
@@ -106,6 +107,43 @@ C10_HOST_DEVICE inline double abs(double x) {
   return ::fabs(x);
 }
 
+// Whether the comparison holds (in any lane, for vectors).
+C10_HOST_DEVICE inline bool any(bool cond) {
+  return cond;
+}
+
+// a * b + c (one rounding where the instruction set has FMA).
+template <typename T>
+C10_HOST_DEVICE inline T mul_add(T a, T b, T c) {
+  return a * b + c;
+}
+
+// a^2 = hi + lo exactly (hi the rounded square): keeps exp(-a^2)'s relative
+// accuracy where hi alone would lose |a|^2 ulps. float squares exactly in
+// double; other scalars split a into halves (Dekker).
+template <typename T>
+struct SquareParts {
+  T hi, lo;
+};
+C10_HOST_DEVICE inline SquareParts<float> square_parts(float a) {
+  const double exact = static_cast<double>(a) * static_cast<double>(a);
+  const float hi = static_cast<float>(exact);
+  return {hi, static_cast<float>(exact - static_cast<double>(hi))};
+}
+C10_HOST_DEVICE inline SquareParts<double> square_parts(double a) {
+  const double hi = a * a;
+  return {hi, ::fma(a, a, -hi)};
+}
+
+// exp(hi + lo) for |lo| <= ulp(hi), e.g. exp(-a^2) from square_parts: float
+// in double; double as exp(hi) (1 + lo).
+C10_HOST_DEVICE inline float exp_parts(float hi, float lo) {
+  return static_cast<float>(::exp(static_cast<double>(hi) + static_cast<double>(lo)));
+}
+C10_HOST_DEVICE inline double exp_parts(double hi, double lo) {
+  return ::exp(hi) * (1.0 + lo);
+}
+
 }  // namespace ACTOPS_MATH_NS
 }  // namespace actops::math
 
@@ -149,20 +187,67 @@ C10_HOST_DEVICE inline T times_vanishing(T x, T s) {
   return where(s == c<T>(0), c<T>(0), x * s);
 }
 
+// A value kept as value * scale, the value a normal number where the
+// product would be subnormal: a product formed from it rounds once, at the
+// end, and keeps full relative accuracy (exp(-90) * 90 is a normal float,
+// exp(-90) alone is not).
+template <typename T>
+struct Scaled {
+  T value, scale;
+};
+template <typename T>
+C10_HOST_DEVICE inline T unscaled(const Scaled<T>& v) {
+  return v.value * v.scale;
+}
+
+// exp(z) as value * scale: below z = -64 (float), value = exp(z + 44.375)
+// (the shift has few bits, so z + 44.375 is exact) and scale = exp(-44.375),
+// which keeps value normal down to z = -131, below every nonzero result the
+// activations can have. Vectors pay for the shift only where a lane needs it.
+constexpr double kExpShift = 44.375;
+constexpr double kExpShiftScale = 5.347888766186028e-20;  // exp(-44.375)
+template <typename T>
+C10_HOST_DEVICE inline Scaled<T> exp_scaled(T z) {
+  if constexpr (std::is_same_v<scalar_of_t<T>, float>) {
+    const auto deep = z < c<T>(-64);
+    if (any(deep)) {
+      return {exp(where(deep, z + c<T>(kExpShift), z)), where(deep, c<T>(kExpShiftScale), c<T>(1))};
+    }
+  }
+  return {exp(z), c<T>(1)};
+}
+
 // The logistic sigmoid of z in the pieces the derivatives need, from one
 // exp(-|z|) that never overflows: s = sigma(z), k = s (1 - s) (even in z),
-// o = 1 - 2s. Each keeps full relative accuracy in both tails.
+// o = 1 - 2s, with s and k times `scale` (1 except in the deep negative tail,
+// see exp_scaled, where s and k are both ~ exp(z)): a formula linear in s and
+// k multiplies by scale last. Each keeps full relative accuracy in both tails.
 template <typename T>
 struct SigmoidParts {
-  T s, k, o;
+  T s, k, o, scale;
 };
 template <typename T>
 C10_HOST_DEVICE inline SigmoidParts<T> sigmoid_parts(T z) {
-  const T e = exp(c<T>(0) - abs(z));
-  const T r = c<T>(1) / (c<T>(1) + e);
+  const auto e = exp_scaled(c<T>(0) - abs(z));
+  const T et = e.value * e.scale;
+  const T r = c<T>(1) / (c<T>(1) + et);
   const auto positive = z >= c<T>(0);
-  return {where(positive, r, e * r), e * r * r, where(positive, e - c<T>(1), c<T>(1) - e) * r};
+  const T es = where(positive, et, e.value);
+  return {
+      where(positive, r, es * r), es * r * r, where(positive, et - c<T>(1), c<T>(1) - et) * r,
+      where(positive, c<T>(1), e.scale)};
 }
+
+// x sigma(z), scaled (see Scaled): 0 where sigma(z) underflows to 0, also for
+// an infinite x.
+template <typename T>
+C10_HOST_DEVICE inline Scaled<T> times_sigmoid(T x, T z) {
+  const auto e = exp_scaled(c<T>(0) - abs(z));
+  const T xr = x / (c<T>(1) + e.value * e.scale);
+  const auto positive = z >= c<T>(0);
+  return {where(positive, xr, times_vanishing(xr, e.value)), where(positive, c<T>(1), e.scale)};
+}
+
 // The derivatives of a function f(a, b) of two tensors (x and a parameter,
 // or a gate and an up projection): the backward and double backward of every
 // two-tensor op are written with these alone (ops/cpu/binary_kernel.h).
@@ -175,10 +260,14 @@ struct Hessian2 {
   T aa, ab, bb;  // d2f/da2, d2f/da db, d2f/db2
 };
 
-template <typename T>
-C10_HOST_DEVICE inline T sigmoid(T z) {
-  const T e = exp(c<T>(0) - abs(z));
-  return where(z >= c<T>(0), c<T>(1), e) / (c<T>(1) + e);
+// c[0] u^(N-1) + ... + c[N-1], Horner's rule.
+template <typename T, size_t N>
+C10_HOST_DEVICE inline T polynomial(T u, const float (&coefficients)[N]) {
+  T p = c<T>(coefficients[0]);
+  for (size_t i = 1; i < N; ++i) {
+    p = mul_add(p, u, c<T>(coefficients[i]));
+  }
+  return p;
 }
 
 }  // namespace ACTOPS_MATH_NS

@@ -5,6 +5,8 @@
 #include <c10/util/Exception.h>
 #include <c10/util/string_view.h>
 
+#include <type_traits>
+
 #include "ops/math/common.h"
 
 namespace actops::math {
@@ -18,14 +20,44 @@ constexpr double kCubic = 0.044715;                  // the tanh form's cubic te
 constexpr double kClamp = 40.0;  // |x| past which phi(x) and sigma(2u) are 0 or 1 in every dtype
 }  // namespace gelu_constants
 
-// x Phi(x) = x erfc(-x / sqrt 2) / 2: erfc keeps the negative tail's relative
-// accuracy where 1 + erf(x / sqrt 2) would cancel (gelu(-10) = -7.6e-23).
-// phi(x) is 0 beyond |x| = 40 in every dtype, so the density terms use x
-// clamped there: no x^2 overflow, no inf * 0.
+// x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, exact (erf) form. Phi is
+// taken from the tail side, Phi(-|x|), which keeps the negative tail's
+// relative accuracy where 1 + erf(x / sqrt 2) would cancel (gelu(-10) =
+// -7.6e-23); phi(x) is 0 beyond |x| = 40 in every dtype, so the density
+// terms use x clamped there (no x^2 overflow, no inf * 0).
+//
+// float: one exp for Phi and phi together, over the whole range:
+//   Phi(-|x|) = s(x) e(x),  phi(x) = e(x) / sqrt(2 pi),  e(x) = exp(-x^2 / 2),
+//   s(x) = t Q(t) / 2,  t = 1 / (1 + 0.3 |x|),
+// Q(t) = erfcx(|x| / sqrt 2) / t a degree-9 polynomial in t (relative error
+// 3.5e-9 on |x| <= 15, where e underflows in float). x^2 is split into hi +
+// lo so that e keeps its relative accuracy (x^2 rounded alone costs x^2 / 2
+// ulps: 67 at x = -11.6), and e is multiplied in last so that a subnormal e
+// is rounded once. double keeps erfc, which is correct to an ulp.
 struct GeluErf {
+  static constexpr double kT = 0.3;           // t = 1 / (1 + kT |x|)
+  static constexpr double kTMid = 0.5909090909090909;  // Q is fitted in t - kTMid
+  static constexpr float kQ[] = {-4.125729576e-02f, 5.515645724e-03f, 8.811914176e-02f, -2.072600648e-02f,
+                                 -1.811145395e-01f, -1.938387007e-02f, 4.515666068e-01f, 8.151851892e-01f,
+                                 7.953400612e-01f, 5.098472834e-01f};
+
+  template <typename T>
+  static constexpr bool kFloat = std::is_same_v<scalar_of_t<T>, float>;
+
+  // e(x) = exp(-x^2 / 2) for x = |x| clamped (x^2 in two parts).
+  template <typename T>
+  C10_HOST_DEVICE static T gauss(const SquareParts<T>& sq) {
+    return exp_parts(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
+  }
+  // s(x) of the float form, for a = |x| clamped
+  template <typename T>
+  C10_HOST_DEVICE static T tail_factor(T a) {
+    const T t = c<T>(1) / mul_add(a, c<T>(kT), c<T>(1));
+    return c<T>(0.5) * t * polynomial(t - c<T>(kTMid), kQ);
+  }
   template <typename T>
   C10_HOST_DEVICE static T density(T xc) {
-    return c<T>(gelu_constants::kInvSqrt2Pi) * exp(c<T>(-0.5) * xc * xc);
+    return c<T>(gelu_constants::kInvSqrt2Pi) * gauss(square_parts(xc));
   }
   template <typename T>
   C10_HOST_DEVICE static T cdf(T x) {
@@ -38,19 +70,37 @@ struct GeluErf {
 
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
-    return times_vanishing(x, cdf(x));
+    if constexpr (kFloat<T>) {
+      const T a = nan_min(abs(x), c<T>(15));
+      // x Phi(-|x|), finite so that an infinite x meets e = 0 as 0
+      const T tail = (finite(x) * tail_factor(a)) * gauss(square_parts(a));
+      return where(x < c<T>(0), tail, x - tail);
+    } else {
+      return times_vanishing(x, cdf(x));
+    }
   }
 
+  // Phi(x) + x phi(x)
   template <typename T>
   C10_HOST_DEVICE T derivative(T x) const {
-    const T xc = clamped(x);
-    return cdf(x) + xc * density(xc);
+    if constexpr (kFloat<T>) {
+      const T a = nan_min(abs(x), c<T>(15));
+      const T s = tail_factor(a);
+      const T e = gauss(square_parts(a));
+      const T xk = clamp(x, c<T>(-15), c<T>(15)) * c<T>(gelu_constants::kInvSqrt2Pi);
+      return where(x < c<T>(0), (s + xk) * e, c<T>(1) + (xk - s) * e);
+    } else {
+      const T xc = clamped(x);
+      return cdf(x) + xc * density(xc);
+    }
   }
 
+  // phi(x) (2 - x^2)
   template <typename T>
   C10_HOST_DEVICE T second_derivative(T x) const {
     const T xc = clamped(x);
-    return density(xc) * (c<T>(2) - xc * xc);
+    const auto sq = square_parts(xc);
+    return c<T>(gelu_constants::kInvSqrt2Pi) * gauss(sq) * ((c<T>(2) - sq.hi) - sq.lo);
   }
 };
 
@@ -74,8 +124,7 @@ struct GeluTanh {
 
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
-    const T xc = GeluErf::clamped(x);
-    return times_vanishing(x, sigmoid(c<T>(2) * u(xc)));
+    return unscaled(times_sigmoid(x, c<T>(2) * u(GeluErf::clamped(x))));
   }
 
   // s + 2 x k u'
@@ -83,7 +132,7 @@ struct GeluTanh {
   C10_HOST_DEVICE T derivative(T x) const {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
-    return p.s + c<T>(2) * xc * p.k * du(xc);
+    return (p.s + c<T>(2) * xc * p.k * du(xc)) * p.scale;
   }
 
   // 4 k u' + 2 x k (2 o u'^2 + u'')
@@ -92,7 +141,7 @@ struct GeluTanh {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
     const T d1 = du(xc);
-    return c<T>(4) * p.k * d1 + c<T>(2) * xc * p.k * (c<T>(2) * p.o * d1 * d1 + d2u(xc));
+    return (c<T>(4) * p.k * d1 + c<T>(2) * xc * p.k * (c<T>(2) * p.o * d1 * d1 + d2u(xc))) * p.scale;
   }
 };
 
