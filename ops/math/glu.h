@@ -15,12 +15,33 @@
 #include <c10/util/Optional.h>
 
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "ops/math/common.h"
 
 namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
+
+// gate(g) v; from the gate's scaled value where it has one (Swish: see
+// Scaled in common.h), so that a subnormal gate(g) times a large v keeps its
+// accuracy (swiglu(-96, -96) is a normal float).
+template <typename Gate, typename T, typename = void>
+struct has_forward_scaled : std::false_type {};
+template <typename Gate, typename T>
+struct has_forward_scaled<
+    Gate, T, std::void_t<decltype(std::declval<const Gate&>().template forward_scaled<T>(std::declval<T>()))>>
+    : std::true_type {};
+
+template <typename Gate, typename T>
+C10_HOST_DEVICE T gate_times(const Gate& gate, T g, T v) {
+  if constexpr (has_forward_scaled<Gate, T>::value) {
+    const auto f = gate.forward_scaled(g);
+    return f.value * (v * f.scale);
+  } else {
+    return gate.forward(g) * v;
+  }
+}
 
 // No clamp: the gate's own derivatives, NaN propagating as usual.
 template <typename Gate>
@@ -30,7 +51,7 @@ struct GluForm {
 
   template <typename T>
   C10_HOST_DEVICE T value(T g, T u) const {
-    return gate.forward(g) * (u + c<T>(up_offset));
+    return gate_times(gate, g, u + c<T>(up_offset));
   }
   template <typename T>
   C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
@@ -69,7 +90,7 @@ struct ClampedGluForm {
 
   template <typename T>
   C10_HOST_DEVICE T value(T g, T u) const {
-    return gate.forward(gate_in(g)) * up_in(u);
+    return gate_times(gate, gate_in(g), up_in(u));
   }
   template <typename T>
   C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {

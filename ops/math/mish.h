@@ -10,6 +10,8 @@
 // (-max) * 0 = 0 rather than -inf * 0 = NaN; NaN passes through every clamp.
 #pragma once
 
+#include <type_traits>
+
 #include "ops/math/common.h"
 
 namespace actops::math {
@@ -20,12 +22,27 @@ struct Mish {
   C10_HOST_DEVICE static T cut() {
     return c<T>(sizeof(scalar_of_t<T>) == sizeof(float) ? 20.0 : 40.0);
   }
+  // Below x = -64 (float), exp(x) is kept scaled (exp_scaled): there
+  // tanh(softplus(x)) = e to the dtype's precision, so f = x e, f' = (1 + x) e,
+  // f'' = (2 + x) e, each rounded once from a normal product. Vectors pay for
+  // it only where a lane is that deep.
+  template <typename T>
+  C10_HOST_DEVICE static bool deep(T x) {
+    return std::is_same_v<scalar_of_t<T>, float> && any(x < c<T>(-64));
+  }
+  template <typename T>
+  C10_HOST_DEVICE static T deep_tail(T x, T factor, T fallback) {
+    const auto e = exp_scaled(x);
+    return where(x < c<T>(-64), (factor * e.value) * e.scale, fallback);
+  }
 
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
     const T e = exp(nan_min(x, cut<T>()));
     const T n = e * (e + c<T>(2));
-    return nan_max(x, lowest<T>()) * (n / (n + c<T>(2)));
+    const T xl = nan_max(x, lowest<T>());
+    const T f = xl * (n / (n + c<T>(2)));
+    return deep(x) ? deep_tail(xl, xl, f) : f;
   }
 
   // d/dx = tanh(sp) + x sigma(x) (1 - tanh(sp)^2) = (n d + 4 x e (1 + e)) / d^2;
@@ -36,20 +53,28 @@ struct Mish {
     const T e = exp(xc);
     const T n = e * (e + c<T>(2));
     const T d = n + c<T>(2);
-    return (n * d + c<T>(4) * (xc * e) * (c<T>(1) + e)) / (d * d);
+    const T f = (n * d + c<T>(4) * (xc * e) * (c<T>(1) + e)) / (d * d);
+    return deep(x) ? deep_tail(xc, c<T>(1) + xc, f) : f;
   }
 
-  // d2/dx2 = 4a (2b + x (a + b - 4ab(1 + e))),  a = e / d,  b = (1 + e) / d;
-  // written with a and b (both ~ 1/e for large x) so that nothing overflows.
+  // d2/dx2 = 4a (2b + x (a + b - 4ab(1 + e))),  a = e / d,  b = (1 + e) / d.
+  // For x > 0 in m = exp(-x) (no cut: f'' ~ -8x exp(-2x) keeps its relative
+  // accuracy as far as it is representable): with D = 1 + 2m + 2m^2,
+  //   f'' = (4m / D^2) (2 (1 + m) + x P(m) / D) m,  P = -2 - 3m + 2m^2 + 2m^3,
+  // m multiplied in last so that the product is rounded once.
   template <typename T>
   C10_HOST_DEVICE T second_derivative(T x) const {
-    const T xc = clamp(x, lowest<T>(), cut<T>());
-    const T e = exp(xc);
+    const T xc = clamp(x, lowest<T>(), c<T>(1000));
+    const T e = exp(c<T>(0) - abs(xc));  // exp(x) for x <= 0, m for x > 0
     const T d = e * (e + c<T>(2)) + c<T>(2);
     const T a = e / d;
     const T b = (c<T>(1) + e) / d;
-    return c<T>(4) * a *
-        (c<T>(2) * b + xc * (a + b - c<T>(4) * a * b * (c<T>(1) + e)));
+    const T negative = c<T>(4) * a * (c<T>(2) * b + xc * (a + b - c<T>(4) * a * b * (c<T>(1) + e)));
+    const T big_d = mul_add(c<T>(2) * e, e + c<T>(1), c<T>(1));
+    const T p = mul_add(mul_add(mul_add(c<T>(2), e, c<T>(2)), e, c<T>(-3)), e, c<T>(-2));
+    const T positive = ((c<T>(4) * e / (big_d * big_d)) * (c<T>(2) * (c<T>(1) + e) + xc * p / big_d)) * e;
+    const T f = where(x > c<T>(0), positive, negative);
+    return deep(x) ? deep_tail(xc, c<T>(2) + xc, f) : f;
   }
 };
 

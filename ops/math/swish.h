@@ -13,10 +13,19 @@
 namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
+// beta x, with the limits 0 sigma(.) = 0 and x sigma(0) = x / 2 where the
+// product is 0 * inf (swish(0; inf) = 0, swish(inf; 0) = inf).
+template <typename T>
+C10_HOST_DEVICE inline T beta_times(T x, T beta) {
+  return where((x == c<T>(0)) | (beta == c<T>(0)), c<T>(0), beta * x);
+}
+
+// x sigma(beta x), scaled (see Scaled in common.h): a gated unit multiplies
+// it by its up value before the scale, so that gate(g) u keeps its accuracy
+// where gate(g) alone is subnormal.
 template <typename T>
 C10_HOST_DEVICE inline T swish_value(T x, T beta) {
-  // beta x may be infinite: sigmoid takes that in its stride (0 or 1)
-  return times_vanishing(x, sigmoid(beta * x));
+  return unscaled(times_sigmoid(x, beta_times(x, beta)));
 }
 
 template <typename T>
@@ -24,11 +33,11 @@ struct SwishGradients {
   T x, beta;
 };
 template <typename T>
-C10_HOST_DEVICE inline SwishGradients<T> swish_gradients(T x, T beta) {
+C10_HOST_DEVICE inline SwishGradients<T> swish_gradients(T x, T beta_x) {
   const T xf = finite(x);
-  const T z = finite(beta * x);
+  const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
-  return {p.s + z * p.k, xf * (xf * p.k)};
+  return {(p.s + z * p.k) * p.scale, xf * (xf * p.k) * p.scale};
 }
 
 template <typename T>
@@ -36,30 +45,45 @@ struct SwishSecondGradients {
   T xx, xbeta, betabeta;
 };
 template <typename T>
-C10_HOST_DEVICE inline SwishSecondGradients<T> swish_second_gradients(T x, T beta) {
+C10_HOST_DEVICE inline SwishSecondGradients<T> swish_second_gradients(T x, T beta, T beta_x) {
   const T xf = finite(x);
-  const T z = finite(beta * x);
+  const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
   const T shape = c<T>(2) + z * p.o;  // bounded: |z o| <= |z|, and k ~ e^-|z|
   const T xk = xf * p.k;
-  return {beta * p.k * shape, xk * shape, xf * (xf * (xk * p.o))};
+  return {beta * p.k * shape * p.scale, xk * shape * p.scale, xf * (xf * (xk * p.o)) * p.scale};
 }
 
 // swish with a fixed beta, as an element-wise activation (and a gate).
 struct Swish {
   double beta = 1.0;
 
+  // beta x: a finite, nonzero beta (the usual case) needs no guard
+  template <typename T>
+  C10_HOST_DEVICE T beta_x(T x) const {
+    if (beta == 0) {
+      return c<T>(0);
+    }
+    if (beta - beta != 0) {  // infinite
+      return where(x == c<T>(0), c<T>(0), c<T>(beta) * x);
+    }
+    return c<T>(beta) * x;
+  }
+  template <typename T>
+  C10_HOST_DEVICE Scaled<T> forward_scaled(T x) const {
+    return times_sigmoid(x, beta_x(x));
+  }
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
-    return swish_value(x, c<T>(beta));
+    return unscaled(forward_scaled(x));
   }
   template <typename T>
   C10_HOST_DEVICE T derivative(T x) const {
-    return swish_gradients(x, c<T>(beta)).x;
+    return swish_gradients(x, beta_x(x)).x;
   }
   template <typename T>
   C10_HOST_DEVICE T second_derivative(T x) const {
-    return swish_second_gradients(x, c<T>(beta)).xx;
+    return swish_second_gradients(x, c<T>(beta), beta_x(x)).xx;
   }
 };
 
@@ -71,12 +95,12 @@ struct SwishLearnable {
   }
   template <typename T>
   C10_HOST_DEVICE Gradient2<T> gradients(T x, T beta) const {
-    const auto d = swish_gradients(x, beta);
+    const auto d = swish_gradients(x, beta_times(x, beta));
     return {d.x, d.beta};
   }
   template <typename T>
   C10_HOST_DEVICE Hessian2<T> second_gradients(T x, T beta) const {
-    const auto d = swish_second_gradients(x, beta);
+    const auto d = swish_second_gradients(x, beta, beta_times(x, beta));
     return {d.xx, d.xbeta, d.betabeta};
   }
 };
