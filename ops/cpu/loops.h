@@ -9,9 +9,12 @@
 #include <ATen/OpMathType.h>
 #include <ATen/native/cpu/Loops.h>
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <array>
-#include <mutex>
 #include <tuple>
+#include <vector>
 
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/math/common.h"
@@ -87,6 +90,65 @@ void map_scaled(at::TensorIteratorBase& iter, const char* op, const F& f) {
       });
 }
 
+// A sum of vectors in double lanes: a parameter's gradient summed over
+// millions of elements keeps a float64 sum's accuracy (float lanes would lose
+// digits with the chunk length).
+template <typename S>
+struct DoubleSum {
+  double lanes[at::vec::Vectorized<S>::size()] = {};
+  void add(const at::vec::Vectorized<S>& v) {
+    S values[at::vec::Vectorized<S>::size()];
+    v.store(values);
+    for (int i = 0; i < at::vec::Vectorized<S>::size(); ++i) {
+      lanes[i] += static_cast<double>(values[i]);
+    }
+  }
+  double total() const {
+    double t = 0;
+    for (double lane : lanes) {
+      t += lane;
+    }
+    return t;
+  }
+};
+
+#if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
+template <>
+struct DoubleSum<double> {
+  at::vec::Vectorized<double> sum{0.0};
+  void add(const at::vec::Vectorized<double>& v) {
+    sum = sum + v;
+  }
+  double total() const {
+    double lanes[at::vec::Vectorized<double>::size()];
+    sum.store(lanes);
+    double t = 0;
+    for (double lane : lanes) {
+      t += lane;
+    }
+    return t;
+  }
+};
+template <>
+struct DoubleSum<float> {
+  DoubleSum<double> low, high;
+  void add(const at::vec::Vectorized<float>& v) {
+#if defined(CPU_CAPABILITY_AVX512)
+    const __m512 x = v;
+    low.add(at::vec::Vectorized<double>(_mm512_cvtps_pd(_mm512_castps512_ps256(x))));
+    high.add(at::vec::Vectorized<double>(_mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))));
+#else
+    const __m256 x = v;
+    low.add(at::vec::Vectorized<double>(_mm256_cvtps_pd(_mm256_castps256_ps128(x))));
+    high.add(at::vec::Vectorized<double>(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))));
+#endif
+  }
+  double total() const {
+    return low.total() + high.total();
+  }
+};
+#endif
+
 // A multi-output element-wise loop: NOut outputs and NIn inputs of one dtype
 // (outputs first, as TensorIterator orders them). `f` maps a std::array of NIn
 // values to a std::array of NOut values and is generic over scalars and
@@ -96,18 +158,22 @@ void map_scaled(at::TensorIteratorBase& iter, const char* op, const F& f) {
 //
 // With SumLast, f's last output is not stored but summed over every element
 // into *total (the iterator then has NOut - 1 outputs): the gradient of a
-// single broadcast parameter, without a full-size temporary to reduce.
+// single broadcast parameter, without a full-size temporary to reduce. The
+// sum is deterministic and independent of the thread count: each fixed block
+// of kSumBlock elements is summed in double, in order, and the blocks' sums
+// are added in order.
+constexpr int64_t kSumBlock = 32768;
+
 template <int NOut, int NIn, bool SumLast = false, typename F>
 void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double* total = nullptr) {
   constexpr int NStore = SumLast ? NOut - 1 : NOut;
-  std::mutex total_mutex;
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
     using scalar_t = decltype(tag);
     using opmath_t = at::opmath_type<scalar_t>;
     using Vec = at::vec::Vectorized<scalar_t>;
-    using OVec = at::vec::Vectorized<opmath_t>;
     constexpr int64_t kSize = sizeof(scalar_t);
-    iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+    // one run along the inner dimension; with SumLast, adds its sum to *sum
+    const auto loop = [&](char** data, const int64_t* strides, int64_t n, double* sum) {
       // A local copy of the formula: its parameters (beta, a limit) stay in
       // registers, converted and broadcast once, where the compiler would
       // otherwise reload them after every store through `data`.
@@ -127,8 +193,8 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
         vectorizable &= strides[k] == kSize || strides[k] == 0 || strides[k] == 2 * kSize;
         strided_inputs |= strides[k] == 2 * kSize;
       }
-      OVec vector_sum(opmath_t(0));
-      opmath_t scalar_sum(0);
+      DoubleSum<opmath_t> vector_sum;
+      double scalar_sum = 0;
       int64_t i = 0;
       // the odd elements' two-vector load reaches one element past its
       // last one: stop a vector early and leave it to the scalar loop
@@ -161,7 +227,8 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
               store[k] = at::vec::convert_from_float<scalar_t>(out_lo[k], out_hi[k]);
             }
             if constexpr (SumLast) {
-              vector_sum = vector_sum + out_lo[NOut - 1] + out_hi[NOut - 1];
+              vector_sum.add(out_lo[NOut - 1]);
+              vector_sum.add(out_hi[NOut - 1]);
             }
           } else {
             const std::array<Vec, NOut> out = fn(in);
@@ -169,7 +236,7 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
               store[k] = out[k];
             }
             if constexpr (SumLast) {
-              vector_sum = vector_sum + out[NOut - 1];
+              vector_sum.add(out[NOut - 1]);
             }
           }
           if constexpr (NStore == 2) {
@@ -196,18 +263,34 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
           *reinterpret_cast<scalar_t*>(data[k] + i * strides[k]) = static_cast<scalar_t>(out[k]);
         }
         if constexpr (SumLast) {
-          scalar_sum += out[NOut - 1];
+          scalar_sum += static_cast<double>(out[NOut - 1]);
         }
       }
       if constexpr (SumLast) {
-        // Each call covers thousands of elements: the lock is rare.
-        const double chunk = static_cast<double>(at::vec::vec_reduce_all<opmath_t>(
-                                 [](OVec a, OVec b) { return a + b; }, vector_sum)) +
-            static_cast<double>(scalar_sum);
-        const std::lock_guard<std::mutex> lock(total_mutex);
-        *total += chunk;
+        *sum += vector_sum.total() + scalar_sum;
       }
-    });
+    };
+    if constexpr (SumLast) {
+      const int64_t numel = iter.numel();
+      const int64_t blocks = (numel + kSumBlock - 1) / kSumBlock;
+      std::vector<double> partial(blocks, 0.0);
+      at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+        for (int64_t b = first; b < last; ++b) {
+          double block_sum = 0;
+          iter.serial_for_each(
+              [&](char** data, const int64_t* strides, int64_t n) { loop(data, strides, n, &block_sum); },
+              {b * kSumBlock, std::min(numel, (b + 1) * kSumBlock)});
+          partial[b] = block_sum;
+        }
+      });
+      double sum = 0;
+      for (const double block_sum : partial) {
+        sum += block_sum;
+      }
+      *total += sum;
+    } else {
+      iter.for_each([&](char** data, const int64_t* strides, int64_t n) { loop(data, strides, n, nullptr); });
+    }
   });
 }
 
