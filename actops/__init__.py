@@ -23,13 +23,21 @@ from actops.functional import (  # noqa: E402
     cpu_capability,
     geglu,
     gelu,
+    gelu_,
     maxout,
     mish,
+    mish_,
     reglu,
     relu2,
+    relu2_,
     swiglu,
     swish,
+    swish_,
     trelu,
+    trelu_,
 )
 
-__all__ = ["cpu_capability", "geglu", "gelu", "maxout", "mish", "nn", "patch", "reglu", "relu2", "swiglu", "swish", "trelu"]
+__all__ = [
+    "cpu_capability", "geglu", "gelu", "gelu_", "maxout", "mish", "mish_", "nn", "patch", "reglu", "relu2", "relu2_",
+    "swiglu", "swish", "swish_", "trelu", "trelu_",
+]

@@ -121,12 +121,17 @@ def _dim_rule(op: Callable, dim_index: int) -> Callable:
 
 
 def _actops_ops() -> List[str]:
-    """Every actops op with a tensor argument, as the loaded library defines them."""
+    """Every functional actops op with a tensor argument, as the loaded library
+    defines them. The out= overloads (``mish.out``) and the in-place ops
+    (``mish_``) write a tensor the caller owns, which a batching rule cannot
+    do for it: they get none (vmap refuses them, as it refuses ATen's)."""
     names = []
     for qualname in torch._C._dispatch_get_all_op_names():
-        if qualname.startswith("actops::"):
+        if qualname.startswith("actops::") and "." not in qualname:
             name = qualname[len("actops::"):]
             schema = getattr(torch.ops.actops, name).default._schema
+            if schema.is_mutable:
+                continue
             if any(isinstance(argument.type, torch.TensorType) for argument in schema.arguments):
                 names.append(name)
     return sorted(names)

@@ -38,10 +38,25 @@ class Mish(torch.nn.Module):
 
         >>> m = actops.nn.Mish()
         >>> y = m(torch.randn(8, 16))
+
+    Args:
+        inplace: overwrite the input (``actops.mish_``), as ``torch.nn.Mish(inplace=True)``;
+            in training it first saves a copy of the input for the backward.
     """
 
+    __constants__ = ["inplace"]
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:
+            return torch.ops.actops.mish_(x)
         return torch.ops.actops.mish(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class ReLU2(torch.nn.Module):
@@ -54,10 +69,25 @@ class ReLU2(torch.nn.Module):
 
         >>> m = actops.nn.ReLU2()
         >>> y = m(torch.randn(8, 16))
+
+    Args:
+        inplace: overwrite the input (``actops.relu2_``); in training it
+            first saves a copy of the input for the backward.
     """
 
+    __constants__ = ["inplace"]
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:
+            return torch.ops.actops.relu2_(x)
         return torch.ops.actops.relu2(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Swish(torch.nn.Module):
@@ -69,6 +99,9 @@ class Swish(torch.nn.Module):
         num_parameters: with ``learnable``, 1 (one shared :math:`\beta`) or the
             number of channels (one :math:`\beta` per channel of dim 1, as
             :class:`torch.nn.PReLU` does).
+        inplace: overwrite the input (``actops.swish_``), as
+            ``torch.nn.SiLU(inplace=True)``; a fixed ``beta`` only. In training
+            it first saves a copy of the input for the backward.
 
     Example::
 
@@ -76,11 +109,16 @@ class Swish(torch.nn.Module):
         >>> y = m(torch.randn(8, 16, 32, 32))
     """
 
-    __constants__ = ["learnable"]
+    __constants__ = ["learnable", "inplace"]
 
-    def __init__(self, beta: float = 1.0, learnable: bool = False, num_parameters: int = 1) -> None:
+    def __init__(
+        self, beta: float = 1.0, learnable: bool = False, num_parameters: int = 1, inplace: bool = False
+    ) -> None:
         super().__init__()
+        if learnable and inplace:
+            raise ValueError("actops.nn.Swish: inplace=True needs a fixed beta (learnable=False)")
         self.learnable = learnable
+        self.inplace = inplace
         self.num_parameters = num_parameters
         if learnable:
             self.beta = _parameter(beta, num_parameters)
@@ -92,12 +130,14 @@ class Swish(torch.nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.learnable:
             return torch.ops.actops.swish_learnable(x, _channel_view(self.beta, x))
+        if self.inplace:
+            return torch.ops.actops.swish_(x, self.beta)
         return torch.ops.actops.swish(x, self.beta)
 
     def extra_repr(self) -> str:
         if self.learnable:
             return f"learnable=True, num_parameters={self.num_parameters}"
-        return f"beta={self.beta}"
+        return f"beta={self.beta}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(torch.nn.Module):
@@ -105,21 +145,26 @@ class GELU(torch.nn.Module):
 
     Args:
         approximate: ``"none"`` (exact, erf-based) or ``"tanh"``, as :class:`torch.nn.GELU`.
+        inplace: overwrite the input (``actops.gelu_``); in training it first
+            saves a copy of the input for the backward.
     """
 
-    __constants__ = ["approximate"]
+    __constants__ = ["approximate", "inplace"]
 
-    def __init__(self, approximate: str = "none") -> None:
+    def __init__(self, approximate: str = "none", inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = inplace
         if approximate not in ("none", "tanh"):
             raise ValueError(f"actops.nn.GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:
+            return torch.ops.actops.gelu_(x, self.approximate)
         return torch.ops.actops.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
+        return f"approximate={self.approximate!r}" + (", inplace=True" if self.inplace else "")
 
 
 class TReLU(torch.nn.Module):
@@ -131,16 +176,27 @@ class TReLU(torch.nn.Module):
         learnable: make ``alpha`` an ``nn.Parameter`` (like PReLU's weight).
         num_parameters: with ``learnable``, 1 or one ``alpha`` per channel of dim 1.
 
+        inplace: overwrite the input (``actops.trelu_``); a fixed ``alpha``
+            only. Truly in place in training too: only the mask is kept.
+
     With a fixed ``alpha`` a training step keeps a 1-byte mask per element,
     not the input.
     """
 
-    __constants__ = ["learnable"]
+    __constants__ = ["learnable", "inplace"]
 
     def __init__(
-        self, threshold: float = 1.0, alpha: float = 0.0, learnable: bool = False, num_parameters: int = 1
+        self,
+        threshold: float = 1.0,
+        alpha: float = 0.0,
+        learnable: bool = False,
+        num_parameters: int = 1,
+        inplace: bool = False,
     ) -> None:
         super().__init__()
+        if learnable and inplace:
+            raise ValueError("actops.nn.TReLU: inplace=True needs a fixed alpha (learnable=False)")
+        self.inplace = inplace
         self.threshold = float(threshold)
         self.learnable = learnable
         self.num_parameters = num_parameters
@@ -154,12 +210,14 @@ class TReLU(torch.nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.learnable:
             return torch.ops.actops.trelu_learnable(x, _channel_view(self.alpha, x), self.threshold)
+        if self.inplace:
+            return torch.ops.actops.trelu_(x, self.threshold, self.alpha)
         return torch.ops.actops.trelu(x, self.threshold, self.alpha)
 
     def extra_repr(self) -> str:
         if self.learnable:
             return f"threshold={self.threshold}, learnable=True, num_parameters={self.num_parameters}"
-        return f"threshold={self.threshold}, alpha={self.alpha}"
+        return f"threshold={self.threshold}, alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 

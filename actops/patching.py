@@ -40,8 +40,9 @@ child is kept but no longer called. The whole model still pickles
 (``torch.save(model)``) and deep-copies.
 
 ``inplace=True`` activations (``nn.SiLU(inplace=True)``, ``nn.Mish(inplace=True)``)
-are replaced too: the value returned is the same, only the input is no longer
-overwritten (one more tensor of that size alive during the forward).
+become in-place actops modules
+(``actops.nn.Swish(inplace=True)``, ``actops.nn.Mish(inplace=True)``): the
+input is still overwritten, as the model expects.
 A module with hooks registered on it is left alone (the hooks would be lost).
 
 transformers is never imported here: its classes are recognised by their
@@ -74,13 +75,11 @@ def _key(cls: type) -> Tuple[str, str]:
 def _elementwise(module: nn.Module) -> Optional[Tuple[nn.Module, str]]:
     """The actops module computing ``module``'s function, and a note; None if unknown."""
     cls = type(module)
-    note = ""
-    if getattr(module, "inplace", False):
-        note = " (was inplace=True: the input is no longer overwritten)"
+    inplace = bool(getattr(module, "inplace", False))
     if cls is nn.Mish:
-        return _ann.Mish(), "actops.nn.Mish()" + note
+        return _ann.Mish(inplace=inplace), "actops.nn.Mish(inplace=True)" if inplace else "actops.nn.Mish()"
     if cls is nn.SiLU:
-        return _ann.Swish(), "actops.nn.Swish(beta=1.0)" + note
+        return _ann.Swish(inplace=inplace), "actops.nn.Swish(beta=1.0" + (", inplace=True)" if inplace else ")")
     if cls is nn.GELU:
         return _ann.GELU(module.approximate), f"actops.nn.GELU(approximate={module.approximate!r})"
     key = _key(cls)

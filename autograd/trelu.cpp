@@ -1,11 +1,16 @@
 // Autograd of trelu with a fixed alpha. The forward keeps the 1-byte mask
 // x > threshold, not x; the backward is linear in grad given the mask, so it
 // is its own derivative in grad (and 0 in x). Tangents: the same masked
-// product applied to the tangent.
+// product applied to the tangent. In place (trelu_), with a gradient or a
+// tangent to record, x is overwritten by trelu_with_mask_ and only the mask
+// is kept: truly in place, nothing of x's size saved.
+#include <ATen/core/LegacyTypeDispatch.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
 #include <torch/library.h>
 
 #include "actops/actops.h"
 #include "autograd/node.h"
+#include "ops/op_support.h"
 #include "ops/registration.h"
 
 namespace actops {
@@ -67,12 +72,51 @@ at::Tensor trelu_backward_autograd(const at::Tensor& grad, const at::Tensor& mas
   return out;
 }
 
+// As ATen's generated kernels of in-place ops: check_inplace, the node moved
+// onto x (rebase_history), the version bumped by the ADInplaceOrView kernel
+// (so AutoDispatchBelowAutograd, not below ADInplaceOrView), the tangent
+// updated in place.
+at::Tensor trelu_with_mask_inplace_autograd(at::Tensor& x, double threshold, double alpha) {
+  static const auto op = typed_op<at::Tensor(at::Tensor&, double, double)>("trelu_with_mask_");
+  const bool requires_grad = torch::autograd::compute_requires_grad(x);
+  torch::autograd::check_inplace(x, requires_grad);
+  const at::Tensor t_x = tangent_of(x);
+  auto node = node_for<MaskedNode>(x);
+  at::Tensor mask;
+  {
+    at::AutoDispatchBelowAutograd guard;
+    mask = op.call(x, threshold, alpha);
+  }
+  if (node) {
+    node->op = "actops.trelu_";
+    node->mask = SavedVariable(mask, false);
+    node->alpha = alpha;
+    torch::autograd::rebase_history(x, node);
+  }
+  if (t_x.defined()) {
+    t_x.copy_(detail::trelu_backward(t_x, mask, alpha));
+  }
+  return mask;
+}
+
+at::Tensor& trelu_inplace_autograd(at::Tensor& x, double threshold, double alpha) {
+  if (needs_autograd(x)) {
+    trelu_with_mask_inplace_autograd(x, threshold, alpha);
+    return x;
+  }
+  static const auto op = typed_op<at::Tensor&(at::Tensor&, double, double)>("trelu_");
+  at::AutoDispatchBelowAutograd guard;
+  return op.call(x, threshold, alpha);
+}
+
 }  // namespace
 
 void register_trelu_mask_autograd(torch::Library& m) {
   register_kernel(m, "trelu", c10::DispatchKey::Autograd, &trelu_autograd);
   register_kernel(m, "trelu_with_mask", c10::DispatchKey::Autograd, &trelu_with_mask_autograd);
   register_kernel(m, "trelu_backward", c10::DispatchKey::Autograd, &trelu_backward_autograd);
+  register_kernel(m, "trelu_", c10::DispatchKey::Autograd, &trelu_inplace_autograd);
+  register_kernel(m, "trelu_with_mask_", c10::DispatchKey::Autograd, &trelu_with_mask_inplace_autograd);
 }
 
 }  // namespace actops

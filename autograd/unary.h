@@ -4,12 +4,17 @@
 //   Op::double_backward(grad, x, args) = grad f''(x), with args a tuple of
 //   the op's scalar arguments; Op::name() / backward_name() /
 //   double_backward_name(), "actops.<op>..." for nodes and errors.
-// The forward saves x only; f' and f'' are recomputed from it.
+// The forward saves x only; f' and f'' are recomputed from it. The in-place
+// form f_(x) (Op::inplace, "actops.<op>_") overwrites x, so with a gradient
+// or a tangent to compute it first saves a copy of x: one more tensor of x's
+// size alive until the backward, and one more pass over memory.
 //   tangents:  f: f'(x) t_x            backward: t_grad f' + grad f'' t_x
 //              double_backward: t_grad f'' (a tangent of x would need f''')
 #pragma once
 
+#include <ATen/core/LegacyTypeDispatch.h>
 #include <ATen/ops/mul.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
 
 #include <string>
 #include <tuple>
@@ -121,6 +126,40 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
       set_tangent(out, Op::backward(t_x, primal_of(x), args));
     }
     return out;
+  }
+
+  // As ATen's generated kernels of in-place ops: autograd's errors for a
+  // leaf that requires grad (check_inplace), the node moved onto x
+  // (rebase_history, views included), the version bump by the
+  // ADInplaceOrView kernel below, the tangent updated in place.
+  static at::Tensor& inplace(at::Tensor& x, A... a) {
+    const auto args = std::forward_as_tuple(a...);
+    const bool requires_grad = torch::autograd::compute_requires_grad(x);
+    torch::autograd::check_inplace(x, requires_grad);
+    const at::Tensor t_x = tangent_of(x);
+    at::Tensor original;
+    c10::intrusive_ptr<ForwardNode> node;
+    if (requires_grad || t_x.defined()) {
+      original = x.clone();  // recorded: a double backward reaches x's history through it
+    }
+    if (requires_grad) {
+      node = c10::make_intrusive<ForwardNode>();
+      node->set_next_edges(torch::autograd::collect_next_edges(x));
+      node->op = Op::inplace_name();
+      node->x = SavedVariable(original, false);
+      node->args = Stored(own(a)...);
+    }
+    {
+      at::AutoDispatchBelowAutograd guard;  // not below ADInplaceOrView: the version must move
+      Op::inplace(x, args);
+    }
+    if (node) {
+      torch::autograd::rebase_history(x, node);
+    }
+    if (t_x.defined()) {
+      t_x.copy_(Op::backward(t_x, primal_of(original), args));
+    }
+    return x;
   }
 
   static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, A... a) {

@@ -1,12 +1,14 @@
 // The two-tensor ops of the op table, f(a, b): parametric rows (x and a
 // tensor parameter that broadcasts to x) and gated rows (gate and up,
-// broadcasting both ways, plus the packed layout). Schemas, CPU and Meta
+// broadcasting both ways, plus the packed layout), each with its out=
+// overload (<name>.out, <name>_packed.out). Schemas, CPU and Meta
 // kernels, autograd and the dispatcher calls the autograd makes, from one
 // template per row. The two tensors follow torch's type promotion (as
 // torch.mul does): computed in the promoted dtype, each gradient returned in
 // its input's dtype.
 #include <ATen/ExpandUtils.h>
 #include <ATen/TensorIterator.h>
+#include <ATen/native/Resize.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/cat.h>
@@ -21,6 +23,7 @@
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/op_support.h"
+#include "ops/out_forms.h"
 #include "ops/registration.h"
 #include "ops/rows.h"
 
@@ -214,6 +217,29 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return new_output(a, check_pair(name(), a, b), at::result_type(a, b));
   }
 
+  // out=: the result's dtype (torch's promotion of a and b) must be out's;
+  // an out of another shape is resized by the iterator, as ATen's ops do.
+  static at::Tensor& out_cpu(const at::Tensor& a, const at::Tensor& b, A... s, at::Tensor& out) {
+    const char* op = name();
+    check_args(op, s...);
+    check_pair(op, a, b);
+    const auto dtype = at::result_type(a, b);
+    check_out(out, dtype, a, op);
+    const at::Tensor a_promoted = a.to(dtype);
+    const at::Tensor b_promoted = b.to(dtype);
+    auto iter =
+        at::TensorIteratorConfig().add_output(out).add_const_input(a_promoted).add_const_input(b_promoted).build();
+    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    return out;
+  }
+  static at::Tensor& out_meta(const at::Tensor& a, const at::Tensor& b, A... s, at::Tensor& out) {
+    check_args(name(), s...);
+    const auto shape = check_pair(name(), a, b);
+    check_out(out, at::result_type(a, b), a, name());
+    at::native::resize_output_symint(out, shape);
+    return out;
+  }
+
   static at::ScalarType check_backward(
       const char* op, const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
     check_args(op, s...);
@@ -313,6 +339,22 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
+  static at::Tensor& packed_out_cpu(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s, at::Tensor& out) {
+    const char* op = packed_name();
+    check_args(op, s...);
+    auto [gate, up] = parts_checked(x, dim, layout, op);
+    check_out(out, x.scalar_type(), x, op);
+    auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(gate).add_const_input(up).build();
+    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    return out;
+  }
+  static at::Tensor& packed_out_meta(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s, at::Tensor& out) {
+    check_args(packed_name(), s...);
+    auto parts = parts_checked(x, dim, layout, packed_name());
+    check_out(out, x.scalar_type(), x, packed_name());
+    at::native::resize_output_symint(out, std::get<0>(parts).sym_sizes());
+    return out;
+  }
   static at::Tensor packed_meta(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     check_args(packed_name(), s...);
     return empty_like_preserving(std::get<0>(parts_checked(x, dim, layout, packed_name())));
@@ -377,6 +419,10 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_kernel(m, op, c10::DispatchKey::Autograd, &Autograd::forward);
     register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
+    m.def(out_schema(op, "Tensor " + a + ", Tensor " + b + star + params).c_str(), out_tags());
+    register_kernel(m, op + ".out", c10::DispatchKey::CPU, &out_cpu);
+    register_kernel(m, op + ".out", c10::DispatchKey::Meta, &out_meta);
+    register_out_autograd(m, op + ".out");
     if constexpr (kGated) {
       using Packed = autograd::PackedAutograd<BinaryOp>;
       m.def(
@@ -392,6 +438,13 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::Meta, &packed_backward_meta);
       register_kernel(m, op + "_packed", c10::DispatchKey::Autograd, &Packed::forward);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::Autograd, &Packed::backward);
+      m.def(
+          out_schema(op + "_packed", "Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params)
+              .c_str(),
+          out_tags());
+      register_kernel(m, op + "_packed.out", c10::DispatchKey::CPU, &packed_out_cpu);
+      register_kernel(m, op + "_packed.out", c10::DispatchKey::Meta, &packed_out_meta);
+      register_out_autograd(m, op + "_packed.out");
     }
   }
 };

@@ -17,6 +17,9 @@ namespace detail {
 c10::OperatorHandle find_op(const char* name) {
   return c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
 }
+c10::OperatorHandle find_op_overload(const char* name, const char* overload) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+}
 }  // namespace detail
 
 TORCH_LIBRARY(actops, m) {

@@ -2,6 +2,7 @@
 // group, the index of its first maximum in the smallest integer type that
 // holds `pieces` (uint8 up to 256), not the input. CPU loops:
 // ops/cpu/maxout_kernel.cpp; autograd: autograd/maxout.cpp.
+#include <ATen/native/Resize.h>
 #include <ATen/ops/empty.h>
 
 #include <limits>
@@ -9,6 +10,7 @@
 
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/op_support.h"
+#include "ops/out_forms.h"
 #include "ops/registration.h"
 
 namespace actops {
@@ -97,6 +99,32 @@ at::Tensor maxout_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
   return at::empty_symint(maxout_output_shape(x, pieces, dim, kMaxout), x.options());
 }
 
+// out= (resized to the output's shape as at::native::resize_output does): the
+// kernel writes contiguous rows, so an out with other strides gets the
+// result through a copy.
+at::Tensor& maxout_out_cpu(const at::Tensor& x, int64_t pieces, int64_t dim, at::Tensor& out) {
+  const auto shape = maxout_output_shape(x, pieces, dim, kMaxout);
+  check_out(out, x.scalar_type(), x, kMaxout);
+  const auto sizes = c10::asIntArrayRefUnchecked(shape);
+  at::native::resize_output(out, sizes);
+  if (out.numel() > 0) {
+    at::Tensor no_indices;
+    at::Tensor target = out.is_contiguous() ? out : at::empty(sizes, x.options());
+    cpu::maxout_forward_stub.select(kMaxout)(
+        x.contiguous(), target, no_indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+    if (!target.is_same(out)) {
+      out.copy_(target);
+    }
+  }
+  return out;
+}
+at::Tensor& maxout_out_meta(const at::Tensor& x, int64_t pieces, int64_t dim, at::Tensor& out) {
+  const auto shape = maxout_output_shape(x, pieces, dim, kMaxout);
+  check_out(out, x.scalar_type(), x, kMaxout);
+  at::native::resize_output_symint(out, shape);
+  return out;
+}
+
 // grad_x's shape: grad's with dim multiplied by pieces.
 c10::SymDimVector maxout_input_shape(
     const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim, const char* op) {
@@ -146,6 +174,10 @@ void define_maxout_ops(torch::Library& m) {
   register_kernel(m, "maxout", c10::DispatchKey::Meta, &maxout_meta);
   register_kernel(m, "maxout_with_indices", c10::DispatchKey::Meta, &maxout_with_indices_meta);
   register_kernel(m, "maxout_backward", c10::DispatchKey::Meta, &maxout_backward_meta);
+  m.def("maxout.out(Tensor x, int pieces, int dim=1, *, Tensor(a!) out) -> Tensor(a!)", out_tags());
+  register_kernel(m, "maxout.out", c10::DispatchKey::CPU, &maxout_out_cpu);
+  register_kernel(m, "maxout.out", c10::DispatchKey::Meta, &maxout_out_meta);
+  register_out_autograd(m, "maxout.out");
   register_maxout_autograd(m);
 }
 

@@ -1,11 +1,15 @@
 // trelu with a fixed alpha: the forward with and without the 1-byte mask
-// x > threshold, and the backward from that mask (not from x). The learnable
+// x > threshold, and the backward from that mask (not from x); the out=
+// overload trelu.out and the in-place trelu_ (with trelu_with_mask_, its
+// training form: x overwritten, its mask returned). The learnable
 // form (tensor alpha) is a row of the op table. Math: ops/math/trelu.h; CPU
 // loops: ops/cpu/trelu_kernel.cpp; autograd: autograd/trelu.cpp.
 #include <ATen/TensorIterator.h>
+#include <ATen/native/Resize.h>
 
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/op_support.h"
+#include "ops/out_forms.h"
 #include "ops/registration.h"
 
 namespace actops {
@@ -14,6 +18,8 @@ namespace {
 constexpr const char* kTrelu = "actops.trelu";
 constexpr const char* kWithMask = "actops.trelu_with_mask";
 constexpr const char* kBackward = "actops.trelu_backward";
+constexpr const char* kInplace = "actops.trelu_";
+constexpr const char* kWithMaskInplace = "actops.trelu_with_mask_";
 
 using Pair = std::tuple<at::Tensor, at::Tensor>;
 
@@ -38,6 +44,51 @@ at::Tensor trelu_cpu(const at::Tensor& x, double threshold, double alpha) {
 at::Tensor trelu_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*/) {
   check_floating(x, kTrelu, "x");
   return empty_like_preserving(x);
+}
+
+at::Tensor& trelu_out_cpu(const at::Tensor& x, double threshold, double alpha, at::Tensor& out) {
+  check_floating(x, kTrelu, "x");
+  check_out(out, x.scalar_type(), x, kTrelu);
+  auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
+  cpu::trelu_stub.select(kTrelu)(iter, threshold, alpha);
+  return out;
+}
+at::Tensor& trelu_out_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*/, at::Tensor& out) {
+  check_floating(x, kTrelu, "x");
+  check_out(out, x.scalar_type(), x, kTrelu);
+  at::native::resize_output_symint(out, x.sym_sizes());
+  return out;
+}
+
+at::Tensor& trelu_inplace_cpu(at::Tensor& x, double threshold, double alpha) {
+  check_floating(x, kInplace, "x");
+  auto iter = at::TensorIteratorConfig().add_output(x).add_const_input(x).build();
+  cpu::trelu_stub.select(kInplace)(iter, threshold, alpha);
+  return x;
+}
+at::Tensor& trelu_inplace_meta(at::Tensor& x, double /*threshold*/, double /*alpha*/) {
+  check_floating(x, kInplace, "x");
+  return x;
+}
+
+// x overwritten with trelu(x), and the mask of the values it held returned:
+// one pass. (Only the mask is returned: a schema returning x's alias beside a
+// new tensor is one that torch.compile's aliasing checks refuse.)
+at::Tensor trelu_with_mask_inplace_cpu(at::Tensor& x, double threshold, double alpha) {
+  check_floating(x, kWithMaskInplace, "x");
+  at::Tensor mask = empty_like_preserving(x, at::kBool);
+  auto iter = at::TensorIteratorConfig()
+                  .check_all_same_dtype(false)
+                  .add_output(x)
+                  .add_output(mask)
+                  .add_const_input(x)
+                  .build();
+  cpu::trelu_with_mask_stub.select(kWithMaskInplace)(iter, threshold, alpha);
+  return mask;
+}
+at::Tensor trelu_with_mask_inplace_meta(at::Tensor& x, double /*threshold*/, double /*alpha*/) {
+  check_floating(x, kWithMaskInplace, "x");
+  return empty_like_preserving(x, at::kBool);
 }
 
 Pair trelu_with_mask_cpu(const at::Tensor& x, double threshold, double alpha) {
@@ -87,6 +138,19 @@ void define_trelu_mask_ops(torch::Library& m) {
   register_kernel(m, "trelu", c10::DispatchKey::Meta, &trelu_meta);
   register_kernel(m, "trelu_with_mask", c10::DispatchKey::Meta, &trelu_with_mask_meta);
   register_kernel(m, "trelu_backward", c10::DispatchKey::Meta, &trelu_backward_meta);
+  m.def("trelu.out(Tensor x, float threshold=1.0, float alpha=0.0, *, Tensor(a!) out) -> Tensor(a!)", out_tags());
+  register_kernel(m, "trelu.out", c10::DispatchKey::CPU, &trelu_out_cpu);
+  register_kernel(m, "trelu.out", c10::DispatchKey::Meta, &trelu_out_meta);
+  register_out_autograd(m, "trelu.out");
+  m.def("trelu_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor(a!)", inplace_tags());
+  m.def(
+      "trelu_with_mask_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor mask", op_tags());
+  register_kernel(m, "trelu_", c10::DispatchKey::CPU, &trelu_inplace_cpu);
+  register_kernel(m, "trelu_", c10::DispatchKey::Meta, &trelu_inplace_meta);
+  register_kernel(m, "trelu_with_mask_", c10::DispatchKey::CPU, &trelu_with_mask_inplace_cpu);
+  register_kernel(m, "trelu_with_mask_", c10::DispatchKey::Meta, &trelu_with_mask_inplace_meta);
+  register_inplace_view(m, "trelu_");
+  register_inplace_view(m, "trelu_with_mask_");
   register_trelu_mask_autograd(m);
 }
 

@@ -1,7 +1,9 @@
-// The unary ops of the op table (f(x), its backward and double backward):
-// schemas, CPU and Meta kernels, autograd and the dispatcher calls that the
-// autograd makes, all from one template per row.
+// The unary ops of the op table (f(x), its backward and double backward, and
+// the out= and in-place overloads <name>.out and <name>_): schemas, CPU and
+// Meta kernels, autograd and the dispatcher calls that the autograd makes,
+// all from one template per row.
 #include <ATen/TensorIterator.h>
+#include <ATen/native/Resize.h>
 
 #include <string>
 #include <tuple>
@@ -10,6 +12,7 @@
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/op_support.h"
+#include "ops/out_forms.h"
 #include "ops/registration.h"
 #include "ops/rows.h"
 
@@ -34,6 +37,15 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   static at::Tensor forward(const at::Tensor& x, const Tuple& args) {
     static const auto op = typed_op<at::Tensor(const at::Tensor&, A...)>(Row::name);
     return apply_after([](const auto&... v) { return op.call(v...); }, args, x);
+  }
+  template <typename Tuple>
+  static at::Tensor& inplace(at::Tensor& x, const Tuple& args) {
+    static const auto op = typed_op<at::Tensor&(at::Tensor&, A...)>(std::string(Row::name) + "_");
+    return std::apply([&](const auto&... v) -> at::Tensor& { return op.call(x, v...); }, args);
+  }
+  static const char* inplace_name() {
+    static const std::string s = std::string(Row::qualified_name) + "_";
+    return s.c_str();
   }
   template <typename Tuple>
   static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, const Tuple& args) {
@@ -71,6 +83,42 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_args(name(), a...);
     check_floating(x, name(), "x");
     return empty_like_preserving(x);
+  }
+
+  // out=: ATen's semantics (an out of another size is resized, by the
+  // iterator as ATen's own element-wise ops do; another dtype is an error).
+  static at::Tensor& out_cpu(const at::Tensor& x, A... a, at::Tensor& out) {
+    const char* op = name();
+    check_args(op, a...);
+    check_floating(x, op, "x");
+    check_out(out, x.scalar_type(), x, op);
+    at::TensorIteratorConfig config;
+    config.add_output(out).add_const_input(x);
+    run_cpu(op, Pass::Value, config, out, a...);
+    return out;
+  }
+  static at::Tensor& out_meta(const at::Tensor& x, A... a, at::Tensor& out) {
+    check_args(name(), a...);
+    check_floating(x, name(), "x");
+    check_out(out, x.scalar_type(), x, name());
+    at::native::resize_output_symint(out, x.sym_sizes());
+    return out;
+  }
+  // In place: the iterator reads and writes x (a tensor whose elements
+  // overlap, e.g. an expanded one, is refused by the iterator, as ATen does).
+  static at::Tensor& inplace_cpu(at::Tensor& x, A... a) {
+    const char* op = inplace_name();
+    check_args(op, a...);
+    check_floating(x, op, "x");
+    at::TensorIteratorConfig config;
+    config.add_output(x).add_const_input(x);
+    run_cpu(op, Pass::Value, config, x, a...);
+    return x;
+  }
+  static at::Tensor& inplace_meta(at::Tensor& x, A... a) {
+    check_args(inplace_name(), a...);
+    check_floating(x, inplace_name(), "x");
+    return x;
   }
 
   static void check_gradient(const char* op, const at::Tensor& grad, const at::Tensor& x, A... a) {
@@ -118,6 +166,16 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_kernel(m, op, c10::DispatchKey::Autograd, &Autograd::forward);
     register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
+
+    m.def(out_schema(op, "Tensor x" + params).c_str(), out_tags());
+    register_kernel(m, op + ".out", c10::DispatchKey::CPU, &out_cpu);
+    register_kernel(m, op + ".out", c10::DispatchKey::Meta, &out_meta);
+    register_out_autograd(m, op + ".out");
+    m.def((op + "_(Tensor(a!) x" + params + ") -> Tensor(a!)").c_str(), inplace_tags());
+    register_kernel(m, op + "_", c10::DispatchKey::CPU, &inplace_cpu);
+    register_kernel(m, op + "_", c10::DispatchKey::Meta, &inplace_meta);
+    register_kernel(m, op + "_", c10::DispatchKey::Autograd, &Autograd::inplace);
+    register_inplace_view(m, op + "_");
   }
 };
 

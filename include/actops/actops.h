@@ -83,6 +83,7 @@ Ret call(const c10::OperatorHandle& op, const Args&... args) {
   return op.typed<Ret(typename dispatch_arg<Args>::type...)>().call(args...);
 }
 ACTOPS_API c10::OperatorHandle find_op(const char* name);
+ACTOPS_API c10::OperatorHandle find_op_overload(const char* name, const char* overload);
 
 }  // namespace detail
 
@@ -188,6 +189,43 @@ inline at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indi
   ACTOPS_OP_CALL(at::Tensor, "actops::maxout_backward", grad, indices, pieces, dim);
 }
 }  // namespace detail
+
+// ---- out= and in place (ATen's order: out first; the result written into
+// out, resized if its shape differs, an error if its dtype does; no autograd
+// through out=). In place: the element-wise ops, x overwritten and returned.
+#define ACTOPS_DECLARE_UNARY_OUT(name, Math, params, args, schema)                                    \
+  inline at::Tensor& name##_out(at::Tensor& out, const at::Tensor& x ACTOPS_UNPAREN(params)) {         \
+    static const auto op = ::actops::detail::find_op_overload("actops::" #name, "out");               \
+    return op.typed<at::Tensor&(const at::Tensor&, ACTOPS_OUT_TYPES_##name at::Tensor&)>().call(      \
+        x ACTOPS_UNPAREN(args), out);                                                                   \
+  }                                                                                                   \
+  inline at::Tensor& name##_(at::Tensor& x ACTOPS_UNPAREN(params)) {                                   \
+    static const auto op = ::actops::detail::find_op_overload("actops::" #name "_", "");              \
+    return op.typed<at::Tensor&(at::Tensor&ACTOPS_INPLACE_TYPES_##name)>().call(x ACTOPS_UNPAREN(args)); \
+  }
+#define ACTOPS_OUT_TYPES_mish
+#define ACTOPS_OUT_TYPES_relu2
+#define ACTOPS_OUT_TYPES_swish double,
+#define ACTOPS_OUT_TYPES_gelu c10::string_view,
+#define ACTOPS_INPLACE_TYPES_mish
+#define ACTOPS_INPLACE_TYPES_relu2
+#define ACTOPS_INPLACE_TYPES_swish , double
+#define ACTOPS_INPLACE_TYPES_gelu , c10::string_view
+ACTOPS_UNARY_OPS(ACTOPS_DECLARE_UNARY_OUT)
+#undef ACTOPS_DECLARE_UNARY_OUT
+
+inline at::Tensor& trelu_out(at::Tensor& out, const at::Tensor& x, double threshold = 1.0, double alpha = 0.0) {
+  static const auto op = detail::find_op_overload("actops::trelu", "out");
+  return op.typed<at::Tensor&(const at::Tensor&, double, double, at::Tensor&)>().call(x, threshold, alpha, out);
+}
+inline at::Tensor& trelu_(at::Tensor& x, double threshold = 1.0, double alpha = 0.0) {
+  static const auto op = detail::find_op_overload("actops::trelu_", "");
+  return op.typed<at::Tensor&(at::Tensor&, double, double)>().call(x, threshold, alpha);
+}
+inline at::Tensor& maxout_out(at::Tensor& out, const at::Tensor& x, int64_t pieces, int64_t dim = 1) {
+  static const auto op = detail::find_op_overload("actops::maxout", "out");
+  return op.typed<at::Tensor&(const at::Tensor&, int64_t, int64_t, at::Tensor&)>().call(x, pieces, dim, out);
+}
 
 #undef ACTOPS_OP_CALL
 

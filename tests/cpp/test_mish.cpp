@@ -152,3 +152,26 @@ TEST(Mish, NoGradInputsRecordNoGraph) {
 }
 
 }  // namespace
+
+// out= and in place from C++: ATen's order (out first), the result equal to
+// the functional op's, out resized, dtype mismatch an error naming the op.
+TEST(MishOut, WritesResizesAndRefusesAnotherDtype) {
+  const at::Tensor x = at::randn({5, 7});
+  at::Tensor out = at::empty({0});
+  at::Tensor& result = actops::mish_out(out, x);
+  EXPECT_TRUE(result.is_same(out));
+  EXPECT_EQ(out.sizes(), x.sizes());
+  EXPECT_TRUE(at::equal(out, actops::mish(x)));
+  at::Tensor wrong = at::empty({5, 7}, at::kDouble);
+  try {
+    actops::mish_out(wrong, x);
+    FAIL() << "expected a dtype error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("actops.mish: out has dtype float64"), std::string::npos) << e.what();
+  }
+  at::Tensor y = x.clone();
+  EXPECT_TRUE(actops::mish_(y).is_same(y));
+  EXPECT_TRUE(at::equal(y, actops::mish(x)));
+  at::Tensor s = at::empty({5, 7});
+  EXPECT_TRUE(at::equal(actops::swish_out(s, x, 1.5), actops::swish(x, 1.5)));
+}

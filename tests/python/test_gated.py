@@ -372,8 +372,8 @@ def test_opcheck(unit, kind):
     up = wide(3, 6, scale=4.0).requires_grad_()
     grad = torch.randn(4, 3, 6, dtype=torch.float64, requires_grad=True)
     if kind == "forward":
-        torch.library.opcheck(getattr(ops, unit), (gate, up), opts)
-        torch.library.opcheck(getattr(ops, unit), (gate.detach().bfloat16(), up.detach().bfloat16()), opts)
+        torch.library.opcheck(getattr(ops, unit).default, (gate, up), opts)
+        torch.library.opcheck(getattr(ops, unit).default, (gate.detach().bfloat16(), up.detach().bfloat16()), opts)
     elif kind == "backward":
         torch.library.opcheck(getattr(ops, unit + "_backward"), (grad, gate, up, *args))
     elif kind == "double_backward":
@@ -386,7 +386,7 @@ def test_opcheck(unit, kind):
         layout = kind.split("-", 1)[1]
         x = wide(3, 4, 10, scale=4.0).requires_grad_()
         for dim in (-1, 1):
-            torch.library.opcheck(getattr(ops, unit + "_packed"), (x, dim), {"layout": layout, **opts})
+            torch.library.opcheck(getattr(ops, unit + "_packed").default, (x, dim), {"layout": layout, **opts})
             half = list(x.shape)
             half[dim] //= 2
             torch.library.opcheck(

@@ -106,10 +106,10 @@ def test_fixed_parameter_gradient_only_for_x(case):
 def test_opcheck(case):
     for shape in PARAM_SHAPES:
         x, p = inputs(case, shape)
-        torch.library.opcheck(case.op, (x, p, *case.args))
+        torch.library.opcheck(case.op.default, (x, p, *case.args))
         torch.library.opcheck(case.backward, (torch.randn_like(x).requires_grad_(), x, p, *case.args))
     x, p = inputs(case, "one", torch.float32)
-    torch.library.opcheck(case.op, (x.detach().contiguous(memory_format=torch.channels_last), p.detach(), *case.args))
+    torch.library.opcheck(case.op.default, (x.detach().contiguous(memory_format=torch.channels_last), p.detach(), *case.args))
     if case.name == "swish":
         x, p = inputs(case, "channel")
         grad, gg_x, gg_p = torch.randn_like(x), torch.randn_like(x), torch.randn_like(p)

@@ -380,14 +380,15 @@ def test_plain_torch_model(capsys):
     assert type(model[4][1]) is actops.nn.GELU and model[4][1].approximate == "tanh"
     assert type(model[6]) is actops.nn.GELU and model[6].approximate == "none"
     assert type(model[8]) is actops.nn.Swish and type(model[9][0]) is actops.nn.Mish
+    assert model[8].inplace and model[9][0].inplace and not model[1].inplace and not model[3].inplace
     assert type(model[11]) is nn.ReLU
     assert capsys.readouterr().out.splitlines() == [
         "actops.patch: 1: Mish() -> actops.nn.Mish()",
         "actops.patch: 3: SiLU() -> actops.nn.Swish(beta=1.0)",
         "actops.patch: 4.1: GELU(approximate='tanh') -> actops.nn.GELU(approximate='tanh')",
         "actops.patch: 6: GELU(approximate='none') -> actops.nn.GELU(approximate='none')",
-        "actops.patch: 8: SiLU(inplace=True) -> actops.nn.Swish(beta=1.0) (was inplace=True: the input is no longer overwritten)",
-        "actops.patch: 9.0: Mish(inplace=True) -> actops.nn.Mish() (was inplace=True: the input is no longer overwritten)",
+        "actops.patch: 8: SiLU(inplace=True) -> actops.nn.Swish(beta=1.0, inplace=True)",
+        "actops.patch: 9.0: Mish(inplace=True) -> actops.nn.Mish(inplace=True)",
     ]
     assert reference.state_dict().keys() == model.state_dict().keys()
     x = torch.randn(5, 8, dtype=torch.float64)

@@ -137,8 +137,8 @@ def test_swiglu_errors_name_the_op_and_the_numbers():
 def test_swiglu_opcheck():
     gate = torch.randn(4, 6, requires_grad=True)
     up = torch.randn(6, requires_grad=True)
-    torch.library.opcheck(ops.swiglu, (gate, up))
-    torch.library.opcheck(ops.swiglu, (gate.detach().bfloat16(), up.detach().bfloat16()))
+    torch.library.opcheck(ops.swiglu.default, (gate, up))
+    torch.library.opcheck(ops.swiglu.default, (gate.detach().bfloat16(), up.detach().bfloat16()))
     grad = torch.randn(4, 6, requires_grad=True)
     torch.library.opcheck(ops.swiglu_backward, (grad, gate, up, 1.0, None, 0.0))
     torch.library.opcheck(
@@ -147,7 +147,7 @@ def test_swiglu_opcheck():
     )
     x = torch.randn(3, 4, 10, dtype=torch.float64, requires_grad=True)
     for dim in (-1, 1):
-        torch.library.opcheck(ops.swiglu_packed, (x, dim))
+        torch.library.opcheck(ops.swiglu_packed.default, (x, dim))
         half = list(x.shape)
         half[dim] //= 2
         torch.library.opcheck(
@@ -236,9 +236,9 @@ def test_maxout_errors_name_the_numbers():
 
 def test_maxout_opcheck():
     x = (torch.randperm(48, dtype=torch.float64).reshape(2, 12, 2) / 5).requires_grad_()
-    torch.library.opcheck(ops.maxout, (x, 4, 1))
+    torch.library.opcheck(ops.maxout.default, (x, 4, 1))
     torch.library.opcheck(ops.maxout_with_indices, (x, 3, 1))
-    torch.library.opcheck(ops.maxout, (x.detach().float().transpose(0, 2), 2, 1))
+    torch.library.opcheck(ops.maxout.default, (x.detach().float().transpose(0, 2), 2, 1))
     _, indices = ops.maxout_with_indices(x.detach(), 4, 1)
     grad = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
     torch.library.opcheck(ops.maxout_backward, (grad, indices, 4, 1))

@@ -1,0 +1,156 @@
+#include "ops/out_forms.h"
+
+#include <ATen/core/LegacyTypeDispatch.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/native/Resize.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
+
+#include "ops/op_support.h"
+
+namespace actops {
+
+// Not at::Tag::out: with it, Inductor (torch 2.13) lowers every call of the
+// functional op to its .out overload and, when the call leaves a parameter
+// at its default, passes that parameter twice ("swish.out(buf0, 1.0,
+// beta=1.0, out=buf1)"), which fails. The Functionalize kernel below gives
+// torch.compile what the tag would.
+const std::vector<at::Tag>& out_tags() {
+  static const std::vector<at::Tag> tags{at::Tag::pt2_compliant_tag};
+  return tags;
+}
+
+const std::vector<at::Tag>& inplace_tags() {
+  static const std::vector<at::Tag> tags{at::Tag::pt2_compliant_tag, at::Tag::inplace};
+  return tags;
+}
+
+std::string out_schema(const std::string& name, const std::string& arguments) {
+  const bool has_star = arguments.find(", *") != std::string::npos;
+  return name + ".out(" + arguments + (has_star ? "" : ", *") + ", Tensor(a!) out) -> Tensor(a!)";
+}
+
+void check_out(const at::Tensor& out, at::ScalarType dtype, const at::Tensor& like, const char* op) {
+  TORCH_CHECK(out.defined(), op, ": out is an undefined tensor");
+  TORCH_CHECK_TYPE(
+      out.scalar_type() == dtype, op, ": out has dtype ", dtype_name(out.scalar_type()),
+      " but the result has dtype ", dtype_name(dtype), " (out= does not cast)");
+  check_same_device(out, like, op, "out", "the input");
+}
+
+namespace {
+
+// "actops::mish" -> "actops.mish": the op's name in errors.
+std::string error_name(const c10::OperatorHandle& op) {
+  std::string name = op.schema().name();
+  const auto colons = name.find("::");
+  return colons == std::string::npos ? name : name.replace(colons, 2, ".");
+}
+
+// As ATen's generated VariableType kernels of out= overloads: no gradient is
+// recorded through out=, so an input that requires grad (with grad mode on)
+// is an error rather than a silently detached result; likewise a tangent.
+void out_autograd(const c10::OperatorHandle& op, c10::DispatchKeySet keys, torch::jit::Stack* stack) {
+  const size_t n = op.schema().arguments().size();
+  bool requires_grad = false;
+  bool has_tangent = false;
+  for (const c10::IValue& v : torch::jit::last(*stack, n)) {
+    if (v.isTensor() && v.toTensor().defined()) {
+      const at::Tensor& t = v.toTensor();
+      requires_grad = requires_grad || t.requires_grad();
+      has_tangent = has_tangent || t._fw_grad(/*level=*/0).defined();
+    }
+  }
+  TORCH_CHECK(
+      !(requires_grad && at::GradMode::is_enabled()), error_name(op),
+      ": functions with out=... arguments don't support automatic differentiation, but one of the arguments "
+      "requires grad (call it under torch.no_grad(), or without out=)");
+  TORCH_CHECK(
+      !has_tangent, error_name(op),
+      ": functions with out=... arguments don't support forward-mode automatic differentiation, but one of the "
+      "arguments has a tangent");
+  at::AutoDispatchBelowAutograd guard;
+  op.redispatchBoxed(keys & c10::after_autograd_keyset, stack);
+}
+
+// As ATen's ADInplaceOrView kernels: after the write, every tensor the
+// schema marks as written gets its version bumped, so a backward that saved
+// it before raises "one of the variables needed for gradient computation has
+// been modified by an inplace operation".
+void bump_written_versions(const c10::OperatorHandle& op, c10::DispatchKeySet keys, torch::jit::Stack* stack) {
+  const auto& arguments = op.schema().arguments();
+  std::vector<at::Tensor> written;
+  const auto values = torch::jit::last(*stack, arguments.size());
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const auto* alias = arguments[i].alias_info();
+    if (alias != nullptr && alias->isWrite() && values[i].isTensor()) {
+      written.push_back(values[i].toTensor());
+    }
+  }
+  {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    op.redispatchBoxed(keys & c10::after_ADInplaceOrView_keyset, stack);
+  }
+  for (const auto& t : written) {
+    torch::autograd::increment_version(t);
+  }
+}
+
+// Functionalization (torch.compile, AOTAutograd, export): the out= or
+// in-place overload becomes its functional op and a copy into the written
+// tensor, which functionalization knows how to trace. (Without this kernel
+// torch.compile takes the auto_functionalize path, whose reinplacing loses
+// track of the alias an in-place custom op returns and lets Inductor reuse
+// its buffer while it is still live.) The written tensor is the op's first
+// tensor argument marked (a!): `out`, last in an out= schema, is taken off
+// the stack so that what remains are exactly the functional op's arguments;
+// an in-place op's arguments are its functional op's. The first result is
+// copied into it and returned in its place (or, where the overload returns
+// one value fewer than its functional op, not returned).
+void functionalize(const c10::OperatorHandle& op, c10::DispatchKeySet /*keys*/, torch::jit::Stack* stack) {
+  const auto& schema = op.schema();
+  const bool is_out = schema.overload_name() == "out";
+  std::string name = schema.name();
+  if (!is_out) {
+    name.pop_back();  // "actops::mish_" -> "actops::mish"
+  }
+  const c10::OperatorHandle functional = c10::Dispatcher::singleton().findSchemaOrThrow(name.c_str(), "");
+  at::Tensor written;
+  if (is_out) {
+    written = stack->back().toTensor();
+    stack->pop_back();
+  } else {
+    written = torch::jit::last(*stack, schema.arguments().size())[0].toTensor();
+  }
+  functional.callBoxed(stack);
+  const size_t n_returns = functional.schema().returns().size();
+  c10::IValue& first = (*stack)[stack->size() - n_returns];
+  const at::Tensor result = first.toTensor();
+  TORCH_CHECK_TYPE(
+      written.scalar_type() == result.scalar_type(), error_name(op), ": ", (is_out ? "out" : "x"), " has dtype ",
+      dtype_name(written.scalar_type()), " but the result has dtype ", dtype_name(result.scalar_type()));
+  if (is_out) {
+    at::native::resize_output_symint(written, result.sym_sizes());
+  }
+  written.copy_(result);
+  if (schema.returns().size() == n_returns) {
+    first = written;
+  } else {  // trelu_with_mask_: x written, only the mask returned
+    stack->erase(stack->end() - n_returns);
+  }
+}
+
+}  // namespace
+
+void register_out_autograd(torch::Library& m, const std::string& name) {
+  m.impl(name.c_str(), c10::DispatchKey::Autograd, torch::CppFunction::makeFromBoxedFunction<&out_autograd>());
+  register_inplace_view(m, name);
+}
+
+void register_inplace_view(torch::Library& m, const std::string& name) {
+  m.impl(
+      name.c_str(), c10::DispatchKey::ADInplaceOrView,
+      torch::CppFunction::makeFromBoxedFunction<&bump_written_versions>());
+  m.impl(name.c_str(), c10::DispatchKey::Functionalize, torch::CppFunction::makeFromBoxedFunction<&functionalize>());
+}
+
+}  // namespace actops

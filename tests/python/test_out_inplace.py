@@ -1,0 +1,338 @@
+"""out= and in-place forms of every op, with ATen's semantics: out= equals the
+functional result bitwise, is resized, refuses another dtype and autograd;
+in-place ops overwrite and return their input, follow autograd's rules for
+leaves and saved tensors, and differentiate like the out-of-place op."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+import torch
+
+import actops
+
+ops = torch.ops.actops
+DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
+
+
+@dataclass
+class OutCase:
+    name: str
+    call: Callable  # call(inputs, out=None) through the Python function
+    op: object  # the .out OpOverload
+    inputs: Callable  # dtype -> tuple of tensors
+    args: tuple = ()  # op's non-tensor positional arguments after the tensors
+    kwargs: dict = None
+
+
+def _x(dtype, shape=(6, 8)):
+    return (torch.randn(shape, dtype=torch.float64) * 3).to(dtype)
+
+
+OUT_CASES = [
+    OutCase("mish", lambda t, **k: actops.mish(*t, **k), ops.mish.out, lambda d: (_x(d),)),
+    OutCase("relu2", lambda t, **k: actops.relu2(*t, **k), ops.relu2.out, lambda d: (_x(d),)),
+    OutCase("swish", lambda t, **k: actops.swish(*t, 1.5, **k), ops.swish.out, lambda d: (_x(d),), (1.5,)),
+    OutCase(
+        "swish[tensor beta]", lambda t, **k: actops.swish(*t, **k), ops.swish_learnable.out,
+        lambda d: (_x(d), torch.full((8,), 1.3, dtype=d)),
+    ),
+    OutCase("gelu", lambda t, **k: actops.gelu(*t, **k), ops.gelu.out, lambda d: (_x(d),), ("none",)),
+    OutCase(
+        "gelu[tanh]", lambda t, **k: actops.gelu(*t, "tanh", **k), ops.gelu.out, lambda d: (_x(d),), ("tanh",)
+    ),
+    OutCase(
+        "trelu", lambda t, **k: actops.trelu(*t, 0.5, 0.1, **k), ops.trelu.out, lambda d: (_x(d),), (0.5, 0.1)
+    ),
+    OutCase(
+        "trelu[tensor alpha]", lambda t, **k: actops.trelu(t[0], 0.5, t[1], **k), ops.trelu_learnable.out,
+        lambda d: (_x(d), torch.full((8,), 0.2, dtype=d)), (0.5,),
+    ),
+    OutCase("maxout", lambda t, **k: actops.maxout(*t, 4, 1, **k), ops.maxout.out, lambda d: (_x(d),), (4, 1)),
+    OutCase(
+        "swiglu", lambda t, **k: actops.swiglu(*t, beta=1.2, **k), ops.swiglu.out,
+        lambda d: (_x(d), _x(d, (8,))), (), {"beta": 1.2},
+    ),
+    OutCase(
+        "geglu", lambda t, **k: actops.geglu(*t, approximate="tanh", **k), ops.geglu.out,
+        lambda d: (_x(d), _x(d)), (), {"approximate": "tanh"},
+    ),
+    OutCase("reglu", lambda t, **k: actops.reglu(*t, limit=2.0, **k), ops.reglu.out, lambda d: (_x(d), _x(d)),
+            (), {"limit": 2.0}),
+    OutCase(
+        "swiglu_packed", lambda t, **k: actops.swiglu(*t, layout="interleaved", **k), ops.swiglu_packed.out,
+        lambda d: (_x(d),), (-1,), {"layout": "interleaved"},
+    ),
+    OutCase("geglu_packed", lambda t, **k: actops.geglu(*t, 0, **k), ops.geglu_packed.out, lambda d: (_x(d),), (0,)),
+    OutCase("reglu_packed", lambda t, **k: actops.reglu(*t, **k), ops.reglu_packed.out, lambda d: (_x(d),), (-1,)),
+]
+out_cases = pytest.mark.parametrize("case", OUT_CASES, ids=[c.name for c in OUT_CASES])
+
+
+def _op_call(case, inputs, out):
+    return case.op(*inputs, *case.args, **(case.kwargs or {}), out=out)
+
+
+@out_cases
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_out_equals_the_functional_result(case, dtype):
+    inputs = case.inputs(dtype)
+    expected = case.call(inputs)
+    out = torch.empty_like(expected)
+    assert case.call(inputs, out=out) is out
+    assert torch.equal(out, expected)
+    # the op's overload, called directly, and a strided (transposed) out,
+    # which the iterator walks in another order (scalar and vector paths may
+    # round differently: equal to torch's tolerance for the dtype)
+    out_t = torch.empty(tuple(reversed(expected.shape)), dtype=dtype).transpose(0, -1)
+    assert _op_call(case, inputs, out_t) is out_t
+    torch.testing.assert_close(out_t, expected)
+
+
+@out_cases
+def test_out_of_another_size_is_resized(case):
+    inputs = case.inputs(torch.float32)
+    expected = case.call(inputs)
+    for start in (torch.empty(0), torch.empty(3, 100)):
+        result = case.call(inputs, out=start)
+        assert result is start and start.shape == expected.shape
+        assert torch.equal(start, expected)
+
+
+@out_cases
+def test_out_of_another_dtype_is_an_error_naming_the_op(case):
+    inputs = case.inputs(torch.float32)
+    name = case.op._schema.name.split("::")[1]
+    with pytest.raises(TypeError, match=rf"actops\.{name}: out has dtype float64 but the result has dtype float32"):
+        case.call(inputs, out=torch.empty(0, dtype=torch.float64))
+
+
+@out_cases
+def test_out_refuses_autograd(case):
+    inputs = [t.requires_grad_() for t in case.inputs(torch.float64)]
+    out = torch.empty(0, dtype=torch.float64)
+    name = case.op._schema.name.split("::")[1]
+    with pytest.raises(RuntimeError, match=rf"actops\.{name}: functions with out=\.\.\. arguments don't support "
+                                           "automatic differentiation"):
+        case.call(inputs, out=out)
+    with torch.no_grad():  # as ATen: allowed where no gradient is recorded
+        assert torch.equal(case.call(inputs, out=out), case.call([t.detach() for t in inputs]))
+    assert not out.requires_grad
+
+
+@out_cases
+def test_out_bumps_the_version(case):
+    inputs = case.inputs(torch.float32)
+    out = torch.empty_like(case.call(inputs))
+    before = out._version
+    case.call(inputs, out=out)
+    assert out._version == before + 1
+
+
+@out_cases
+def test_opcheck_out(case):
+    inputs = case.inputs(torch.float64)
+    out = torch.empty_like(case.call(inputs))
+    torch.library.opcheck(case.op, (*inputs, *case.args), {**(case.kwargs or {}), "out": out})
+
+
+# ---- in place ----
+
+@dataclass
+class InplaceCase:
+    name: str
+    inplace: Callable
+    functional: Callable
+    op: object  # the in-place OpOverload
+    args: tuple = ()
+
+
+INPLACE_CASES = [
+    InplaceCase("mish", actops.mish_, actops.mish, ops.mish_.default),
+    InplaceCase("relu2", actops.relu2_, actops.relu2, ops.relu2_.default),
+    InplaceCase("swish", lambda x: actops.swish_(x, 1.5), lambda x: actops.swish(x, 1.5), ops.swish_.default, (1.5,)),
+    InplaceCase("gelu", actops.gelu_, actops.gelu, ops.gelu_.default, ("none",)),
+    InplaceCase(
+        "gelu[tanh]", lambda x: actops.gelu_(x, "tanh"), lambda x: actops.gelu(x, "tanh"), ops.gelu_.default,
+        ("tanh",),
+    ),
+    InplaceCase(
+        "trelu", lambda x: actops.trelu_(x, 0.5, 0.1), lambda x: actops.trelu(x, 0.5, 0.1), ops.trelu_.default,
+        (0.5, 0.1),
+    ),
+]
+inplace_cases = pytest.mark.parametrize("case", INPLACE_CASES, ids=[c.name for c in INPLACE_CASES])
+
+
+@inplace_cases
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_inplace_equals_functional_and_returns_its_input(case, dtype):
+    x = _x(dtype)
+    expected = case.functional(x)
+    y = x.clone()
+    assert case.inplace(y) is y
+    assert torch.equal(y, expected)
+    # strided: a transposed view, written through
+    base = x.clone().t()
+    assert case.inplace(base) is base
+    torch.testing.assert_close(base, case.functional(x.t()))
+
+
+@inplace_cases
+def test_inplace_refuses_a_leaf_that_requires_grad(case):
+    x = _x(torch.float64).requires_grad_()
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        case.inplace(x)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        case.inplace(x[0])
+    expected = case.functional(x.detach())
+    with torch.no_grad():  # allowed where no gradient is recorded, as torch's in-place ops
+        assert case.inplace(x) is x
+    assert torch.equal(x.detach(), expected)
+
+
+@inplace_cases
+def test_inplace_on_a_saved_tensor_breaks_its_backward(case):
+    x = _x(torch.float64).requires_grad_()
+    y = x * 1
+    z = y * y  # mul saves y
+    case.inplace(y)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+@inplace_cases
+def test_inplace_gradients_through_a_non_leaf(case):
+    x = (torch.randn(5, 7, dtype=torch.float64) * 3).requires_grad_()
+    x = x.detach().where((x - 0.5).abs() > 1e-3, torch.tensor(2.0, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: case.inplace(t * 1), (x,))
+    if case.name != "trelu":  # trelu's derivative is piecewise constant: its second derivative is 0
+        assert torch.autograd.gradgradcheck(lambda t: case.inplace(t * 1), (x,))
+    g = torch.randn(5, 7, dtype=torch.float64)
+    (expected,) = torch.autograd.grad(case.functional(x * 1), x, g)
+    (actual,) = torch.autograd.grad(case.inplace(x * 1), x, g)
+    assert torch.equal(actual, expected)
+
+
+@inplace_cases
+def test_inplace_on_a_view_rebases_its_base(case):
+    x = _x(torch.float64).requires_grad_()
+    base = x * 1
+    case.inplace(base[1:3])
+    g = torch.randn_like(base)
+    (actual,) = torch.autograd.grad(base, x, g)
+    expected = g.clone()
+    (inner,) = torch.autograd.grad(case.functional(x[1:3] * 1), x, g[1:3])
+    expected[1:3] = inner[1:3]
+    assert torch.equal(actual, expected)
+
+
+@inplace_cases
+def test_inplace_bumps_the_version_and_keeps_forward_mode(case):
+    x = _x(torch.float64)
+    before = x._version
+    case.inplace(x)
+    assert x._version == before + 1
+    import torch.autograd.forward_ad as fwAD
+
+    primal = _x(torch.float64)
+    tangent = torch.randn_like(primal)
+    expected = torch.func.jvp(case.functional, (primal,), (tangent,))[1]
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(primal.clone(), tangent.clone())
+        case.inplace(dual)
+        assert torch.equal(fwAD.unpack_dual(dual).primal, case.functional(primal))
+        torch.testing.assert_close(fwAD.unpack_dual(dual).tangent, expected, rtol=0, atol=0)
+
+
+def test_trelu_inplace_saves_only_the_mask():
+    x = _x(torch.float32).requires_grad_()
+    y = x * 1
+    actops.trelu_(y, 0.5, 0.1)
+    saved = [getattr(y.grad_fn, name) for name in dir(y.grad_fn) if name.startswith("_saved_")]
+    assert y.grad_fn.name() == "actops.trelu_"
+    # the node keeps no tensor of x's dtype: its backward reads the bool mask
+    for value in saved:
+        assert not (isinstance(value, torch.Tensor) and value.dtype == torch.float32)
+
+
+@inplace_cases
+def test_opcheck_inplace(case):
+    torch.library.opcheck(case.op, (_x(torch.float64), *case.args))
+
+
+def test_opcheck_trelu_with_mask_inplace():
+    torch.library.opcheck(ops.trelu_with_mask_.default, (_x(torch.float64), 0.5, 0.1))
+
+
+@pytest.mark.parametrize(
+    "module, inplace_module",
+    [
+        (actops.nn.Mish(), actops.nn.Mish(inplace=True)),
+        (actops.nn.ReLU2(), actops.nn.ReLU2(inplace=True)),
+        (actops.nn.Swish(1.5), actops.nn.Swish(1.5, inplace=True)),
+        (actops.nn.GELU("tanh"), actops.nn.GELU("tanh", inplace=True)),
+        (actops.nn.TReLU(0.5, 0.1), actops.nn.TReLU(0.5, 0.1, inplace=True)),
+    ],
+    ids=lambda m: type(m).__name__,
+)
+def test_modules_with_inplace(module, inplace_module):
+    x = _x(torch.float32)
+    y = x.clone()
+    assert inplace_module(y) is y and torch.equal(y, module(x))
+    assert "inplace=True" in repr(inplace_module)
+    scripted = torch.jit.script(inplace_module)
+    z = x.clone()
+    assert scripted(z) is z and torch.equal(z, module(x))
+
+
+def test_learnable_modules_refuse_inplace():
+    with pytest.raises(ValueError, match="actops.nn.Swish: inplace=True needs a fixed beta"):
+        actops.nn.Swish(learnable=True, inplace=True)
+    with pytest.raises(ValueError, match="actops.nn.TReLU: inplace=True needs a fixed alpha"):
+        actops.nn.TReLU(learnable=True, inplace=True)
+
+
+@pytest.mark.parametrize("function", [actops.mish, actops.relu2, actops.swish, actops.gelu, actops.trelu,
+                                      actops.maxout], ids=lambda f: f.__name__)
+def test_torchscript_out(function):
+    scripted = torch.jit.script(function)
+    x = torch.randn(4, 8)
+    args = (4,) if function is actops.maxout else ()
+    out = torch.empty(0)
+    assert scripted(x, *args, out=out) is out
+    assert torch.equal(out, function(x, *args))
+
+
+def test_torch_compile_fullgraph_with_inplace_and_out():
+    torch._dynamo.reset()
+
+    def f(x, buffer):
+        y = x * 2
+        actops.mish_(y)
+        actops.swish(y, 1.5, out=buffer)
+        return y + buffer, y
+
+    compiled = torch.compile(f, fullgraph=True)
+    x = torch.randn(16, 8)
+    b_eager, b_compiled = torch.empty(16, 8), torch.empty(16, 8)
+    (s_eager, y_eager), (s_compiled, y_compiled) = f(x, b_eager), compiled(x, b_compiled)
+    assert torch.equal(b_compiled, b_eager)
+    assert torch.equal(y_compiled, y_eager)
+    assert torch.equal(s_compiled, s_eager)
+
+    def g(x):
+        y = x * 2
+        actops.gelu_(y)
+        actops.trelu_(y, 0.5, 0.1)
+        return y
+
+    x0 = torch.randn(16, 8, dtype=torch.float64)
+    xs = [x0.clone().requires_grad_() for _ in range(2)]
+    gs = []
+    for fn, x in zip((g, torch.compile(g, fullgraph=True)), xs):
+        (grad,) = torch.autograd.grad(fn(x).sum(), x)
+        gs.append(grad)
+    assert torch.equal(gs[0], gs[1])
