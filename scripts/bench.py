@@ -20,7 +20,14 @@ inputs, grad_out)`` with a preallocated ``grad_out``) it reports:
   ``torch.compile(fullgraph=True, dynamic=False)`` (compiled afresh for every
   row; the first call, i.e. compile time, is excluded and reported apart);
 - the activation memory a training step keeps: bytes of the distinct storages
-  autograd saves for backward (``saved_tensors_hooks``), actops and eager peer.
+  autograd saves for backward (``saved_tensors_hooks``), actops and eager peer;
+- forward rows only: ``out=`` ms and ``out= % copy``, actops' ``out=`` form
+  writing into a tensor allocated (and touched) before the timing, so that it
+  measures the kernel and not the page faults of a fresh output (at 2^24
+  float32 and above, glibc serves every new output with a fresh mmap); and
+  ``out= vs eager out=``, PyTorch's own ``out=`` form (``aten.mish.out``,
+  ``aten.silu.out``, ``aten.gelu.out``, ``torch.amax(..., out=)``) over it,
+  where the peer is one op that has one (``–`` for composites).
 
 The markdown goes to stdout, progress to stderr, everything to ``--json``.
 Timings are only as good as the machine is quiet: the header gives the load
@@ -73,7 +80,10 @@ class Op:
     make_inputs(n, dtype, device) -> the differentiable inputs (leaves requiring
     grad) for n OUTPUT elements; actops_fn(*inputs) and peer_fn(*inputs) compute
     the same output; ideal_bytes(n, dtype) -> (forward, backward) bytes an ideal
-    fused kernel must move."""
+    fused kernel must move. actops_out_fn(*inputs, out=y) writes the same
+    output into a preallocated y (actops' ``out=`` form); peer_out_fn likewise
+    for the peer where PyTorch has an ``out=`` form of it as one op (None
+    where the peer is a composite: its temporaries would allocate anyway)."""
 
     name: str
     make_inputs: Callable[[int, torch.dtype, torch.device], Tuple[Tensor, ...]]
@@ -82,6 +92,9 @@ class Op:
     peer_name: str
     actops_name: str
     ideal_bytes: Callable[[int, torch.dtype], Tuple[int, int]]
+    actops_out_fn: Optional[Callable[..., Tensor]] = None
+    peer_out_fn: Optional[Callable[..., Tensor]] = None
+    peer_out_name: Optional[str] = None
 
 
 def _esize(dtype: torch.dtype) -> int:
@@ -155,38 +168,56 @@ OPS: Dict[str, Op] = {
     op.name: op
     for op in [
         Op("mish", _x, lambda x: actops.mish(x), lambda x: F.mish(x), "F.mish(x)", "actops.mish(x)",
-           _elementwise_bytes),
+           _elementwise_bytes, actops_out_fn=lambda x, out: actops.mish(x, out=out),
+           peer_out_fn=lambda x, out: torch.ops.aten.mish.out(x, out=out), peer_out_name="aten.mish.out(x, out=y)"),
         Op("relu2", _x, lambda x: actops.relu2(x), lambda x: torch.relu(x).square(), "torch.relu(x).square()",
-           "actops.relu2(x)", _elementwise_bytes),
+           "actops.relu2(x)", _elementwise_bytes, actops_out_fn=lambda x, out: actops.relu2(x, out=out)),
         Op("swish", _x, lambda x: actops.swish(x, beta=1.0), lambda x: F.silu(x), "F.silu(x)",
-           "actops.swish(x, beta=1.0)", _elementwise_bytes),
+           "actops.swish(x, beta=1.0)", _elementwise_bytes,
+           actops_out_fn=lambda x, out: actops.swish(x, beta=1.0, out=out),
+           peer_out_fn=lambda x, out: torch.ops.aten.silu.out(x, out=out), peer_out_name="aten.silu.out(x, out=y)"),
         Op("swish_learnable", _x_beta, lambda x, t: actops.swish(x, beta=t), lambda x, t: x * torch.sigmoid(t * x),
-           "x * torch.sigmoid(t * x)", "actops.swish(x, beta=t)", _learnable_bytes),
+           "x * torch.sigmoid(t * x)", "actops.swish(x, beta=t)", _learnable_bytes,
+           actops_out_fn=lambda x, t, out: actops.swish(x, beta=t, out=out)),
         Op("gelu", _x, lambda x: actops.gelu(x, approximate="none"), lambda x: F.gelu(x, approximate="none"),
-           "F.gelu(x)", 'actops.gelu(x, approximate="none")', _elementwise_bytes),
+           "F.gelu(x)", 'actops.gelu(x, approximate="none")', _elementwise_bytes,
+           actops_out_fn=lambda x, out: actops.gelu(x, approximate="none", out=out),
+           peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="none", out=out),
+           peer_out_name='aten.gelu.out(x, approximate="none", out=y)'),
         Op("gelu_tanh", _x, lambda x: actops.gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"),
-           'F.gelu(x, approximate="tanh")', 'actops.gelu(x, approximate="tanh")', _elementwise_bytes),
+           'F.gelu(x, approximate="tanh")', 'actops.gelu(x, approximate="tanh")', _elementwise_bytes,
+           actops_out_fn=lambda x, out: actops.gelu(x, approximate="tanh", out=out),
+           peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="tanh", out=out),
+           peer_out_name='aten.gelu.out(x, approximate="tanh", out=y)'),
         Op("trelu", _x, lambda x: actops.trelu(x, threshold=1.0, alpha=0.01),
            lambda x: torch.where(x > 1.0, x, 0.01 * x), "torch.where(x > 1.0, x, 0.01 * x)",
-           "actops.trelu(x, threshold=1.0, alpha=0.01)", _elementwise_bytes),
+           "actops.trelu(x, threshold=1.0, alpha=0.01)", _elementwise_bytes,
+           actops_out_fn=lambda x, out: actops.trelu(x, threshold=1.0, alpha=0.01, out=out)),
         Op("swiglu", _gate_up, lambda g, u: actops.swiglu(g, u), lambda g, u: F.silu(g) * u, "F.silu(g) * u",
-           "actops.swiglu(g, u)", _swiglu_bytes),
+           "actops.swiglu(g, u)", _swiglu_bytes, actops_out_fn=lambda g, u, out: actops.swiglu(g, u, out=out)),
         Op("swiglu_packed", _packed, lambda x: actops.swiglu(x, dim=-1), _packed_composite,
-           "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes),
+           "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes,
+           actops_out_fn=lambda x, out: actops.swiglu(x, dim=-1, out=out)),
         Op("geglu", _gate_up, lambda g, u: actops.geglu(g, u), lambda g, u: F.gelu(g) * u, "F.gelu(g) * u",
-           "actops.geglu(g, u)", _swiglu_bytes),
+           "actops.geglu(g, u)", _swiglu_bytes, actops_out_fn=lambda g, u, out: actops.geglu(g, u, out=out)),
         Op("geglu_tanh", _gate_up, lambda g, u: actops.geglu(g, u, approximate="tanh"),
            lambda g, u: F.gelu(g, approximate="tanh") * u, 'F.gelu(g, approximate="tanh") * u',
-           'actops.geglu(g, u, approximate="tanh")', _swiglu_bytes),
+           'actops.geglu(g, u, approximate="tanh")', _swiglu_bytes,
+           actops_out_fn=lambda g, u, out: actops.geglu(g, u, approximate="tanh", out=out)),
         Op("reglu", _gate_up, lambda g, u: actops.reglu(g, u), lambda g, u: torch.relu(g) * u, "torch.relu(g) * u",
-           "actops.reglu(g, u)", _swiglu_bytes),
+           "actops.reglu(g, u)", _swiglu_bytes, actops_out_fn=lambda g, u, out: actops.reglu(g, u, out=out)),
         Op("swiglu_gptoss", _packed,
            lambda x: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0), _gptoss_composite,
            "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
-           'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)', _swiglu_bytes),
+           'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)', _swiglu_bytes,
+           actops_out_fn=lambda x, out: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0,
+                                                      out=out)),
         Op("maxout", _maxout_input, lambda x: actops.maxout(x, pieces=4, dim=-1),
            lambda x: x.unflatten(-1, (-1, 4)).amax(-1), "x.unflatten(-1, (-1, 4)).amax(-1)",
-           "actops.maxout(x, pieces=4, dim=-1)", _maxout_bytes),
+           "actops.maxout(x, pieces=4, dim=-1)", _maxout_bytes,
+           actops_out_fn=lambda x, out: actops.maxout(x, pieces=4, dim=-1, out=out),
+           peer_out_fn=lambda x, out: torch.amax(x.unflatten(-1, (-1, 4)), -1, out=out),
+           peer_out_name="torch.amax(x.unflatten(-1, (-1, 4)), -1, out=y)"),
     ]
 }
 
@@ -303,6 +334,23 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
         del got
     except Exception:  # the actops rows below report it
         common["max_abs_diff_vs_eager"] = None
+    # the out= forms write into tensors allocated (and first touched, by the
+    # warm-up call) before the timing: their time is the kernel's, with no
+    # page faults of a fresh output
+    actops_out = torch.empty_like(reference) if op.actops_out_fn is not None else None
+    peer_out = torch.empty_like(reference) if op.peer_out_fn is not None else None
+    common["out_max_abs_diff_vs_allocating"] = None
+    if actops_out is not None:
+        try:
+            with torch.no_grad():
+                written = op.actops_out_fn(*inputs, out=actops_out)
+                allocated = op.actops_fn(*inputs)
+            if written.data_ptr() == actops_out.data_ptr() and written.shape == allocated.shape:
+                common["out_max_abs_diff_vs_allocating"] = float(
+                    (written.double() - allocated.double()).abs().nan_to_num(float("inf")).max())
+            del written, allocated
+        except Exception:  # the out= cell below reports it
+            pass
     del reference
     saved = {}
     for who, fn in (("actops", op.actops_fn), ("eager", op.peer_fn)):
@@ -325,19 +373,29 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
             except Exception as exc:
                 row[who] = _error(exc)
         row["eager"]["name"] = op.peer_name
+        # out= into a preallocated tensor: forward only (no autograd through out=)
+        for who, fn, dst in (("actops_out", op.actops_out_fn, actops_out), ("eager_out", op.peer_out_fn, peer_out)):
+            if grad or fn is None:
+                row[who] = None
+                continue
+            try:
+                row[who] = measure(lambda fn=fn, dst=dst: fn(*inputs, out=dst), False, cfg, warmup)
+            except Exception as exc:
+                row[who] = _error(exc)
+        if row["eager_out"] is not None:
+            row["eager_out"]["name"] = op.peer_out_name
         if compile_peer:
             row["compiled"] = bench_compiled(op, make, grad, cfg, warmup)
         else:
             row["compiled"] = None
         row["copy"] = copy(ideal, warmup)
-        for who in ("actops", "eager", "compiled"):
+        for who in ("actops", "eager", "compiled", "actops_out", "eager_out"):
             if row[who] and "median_s" in row[who]:
                 row[who]["gbps"] = ideal / row[who]["median_s"] / 1e9
         finish_row(row)
         rows.append(row)
         gc.collect()
-    del inputs, grad_out
-    return rows
+    return rows  # inputs, outputs and grad_out are freed with this frame
 
 
 def bench_compiled(op: Op, make, grad: bool, cfg: Settings, warmup: int) -> dict:
@@ -385,6 +443,10 @@ def finish_row(row: dict) -> None:
     for who in ("eager", "compiled"):
         peer = (row[who] or {}).get("median_s")
         row[f"speedup_vs_{who}"] = peer / t if (t and peer) else None
+    t_out = (row["actops_out"] or {}).get("median_s")
+    row["pct_copy_out"] = 100 * row["copy"]["median_s"] / t_out if t_out else None
+    peer_out = (row["eager_out"] or {}).get("median_s")
+    row["speedup_out_vs_eager_out"] = peer_out / t_out if (t_out and peer_out) else None
 
 
 # ---- report ---------------------------------------------------------------------------
@@ -465,7 +527,7 @@ def _versus(row: dict, peer: str) -> str:
 
 
 TABLE_HEADER = ("| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
-                "| saved MB actops / eager |")
+                "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |")
 
 
 def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
@@ -479,10 +541,12 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
            "when the run started; times (above all multi-threaded ones) may be inflated.", ""] if busy(env) else []),
         f"Measured with torch.utils.benchmark {env['measurement']}. GB/s = bytes an ideal fused kernel moves / "
         "time; % copy = that bandwidth over `dst.copy_(src)` of the same bytes; vs X = X's time / actops' time "
-        "(> 1: actops faster); saved = bytes autograd keeps for backward.",
+        "(> 1: actops faster); out= = actops' `out=` form writing into a preallocated tensor (forward only), "
+        "its % copy, and the peer's `out=` form's time / its time where PyTorch has one (– where not); "
+        "saved = bytes autograd keeps for backward.",
         "",
         TABLE_HEADER,
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         saved = r["saved_bytes"]
@@ -493,12 +557,16 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
             "–" if r["pct_copy"] is None else f"{r['pct_copy']:.0f}",
             _versus(r, "eager"),
             _versus(r, "compiled"),
+            _cell(r["actops_out"], "median_s", _ms),
+            "–" if r["pct_copy_out"] is None else f"{r['pct_copy_out']:.0f}",
+            "error" if r["eager_out"] is not None and "error" in r["eager_out"] else _ratio(r["speedup_out_vs_eager_out"]),
             f"{_mb(saved['actops'])} / {_mb(saved['eager'])}",
         ]
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "Peers (eager; compiled = the same under torch.compile):", ""]
     for op in ops:
-        out.append(f"- {op.name}: `{op.actops_name}` vs `{op.peer_name}`")
+        out.append(f"- {op.name}: `{op.actops_name}` vs `{op.peer_name}`"
+                   + (f"; out=: vs `{op.peer_out_name}`" if op.peer_out_fn is not None else ""))
 
     compiled = [r for r in rows if r["compiled"] is not None]
     if compiled:
@@ -514,7 +582,8 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
             cells = [_cell(by_size.get(k), "compile_s", lambda v: f"{v:.2f}") for k in sizes]
             out.append(f"| {name} | {dtype} | {pass_} | " + " | ".join(cells) + " |")
 
-    errors = [(r, who) for r in rows for who in ("actops", "eager", "compiled") if r[who] and "error" in r[who]]
+    errors = [(r, who) for r in rows for who in ("actops", "eager", "compiled", "actops_out", "eager_out")
+              if r[who] and "error" in r[who]]
     if errors:
         out += ["", "Errors:", ""]
         out += [f"- {r['op']} {r['dtype']} 2^{r['log2_n']} {r['pass']} {who}: {r[who]['error']}" for r, who in errors]
@@ -600,7 +669,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     print(markdown(env, rows, ops))
     if args.json:
-        document = {"environment": env, "ops": {op.name: {"actops": op.actops_name, "eager": op.peer_name}
+        document = {"environment": env, "ops": {op.name: {"actops": op.actops_name, "eager": op.peer_name,
+                                                          "eager_out": op.peer_out_name}
                                                 for op in ops},
                     "results": rows}
         with open(args.json, "w") as f:
