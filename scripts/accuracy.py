@@ -580,7 +580,8 @@ def ulp_errors(
     rounded = hi.to(dtype).double()
     got = actual.double()
     ulp = spacing(hi, dtype)
-    unit = (torch.finfo(dtype).eps * scale).clamp_min(smallest_subnormal(dtype))
+    # at least the truth's own size: a float64 scale whose terms were themselves subnormal
+    unit = (torch.finfo(dtype).eps * torch.maximum(scale, hi.abs())).clamp_min(smallest_subnormal(dtype))
     raw = ((got - hi) / ulp - frac).abs()
     cond = raw * (ulp / unit)
     truth_finite = rounded.isfinite()

@@ -200,31 +200,51 @@ C10_HOST_DEVICE inline T unscaled(const Scaled<T>& v) {
   return v.value * v.scale;
 }
 
-// exp(z) as value * scale: below z = -64 (float), value = exp(z + 44.375)
-// (the shift has few bits, so z + 44.375 is exact) and scale = exp(-44.375),
-// which keeps value normal down to z = -131, below every nonzero result the
+// exp(z) as value * scale: below z = -64 (float) / -600 (double), value =
+// exp(z + shift) (the shift has few bits, so z + shift is exact) and scale =
+// exp(-shift), which keeps value normal below every nonzero result the
 // activations can have. Vectors pay for the shift only where a lane needs it.
-constexpr double kExpShift = 44.375;
-constexpr double kExpShiftScale = 5.347888766186028e-20;  // exp(-44.375)
+template <typename S>
+struct DeepExp;
+template <>
+struct DeepExp<float> {
+  static constexpr double below = -64.0, shift = 44.375, scale = 5.347888766186028e-20;  // exp(-44.375)
+};
+template <>
+struct DeepExp<double> {
+  static constexpr double below = -600.0, shift = 320.0, scale = 1.0611231537463512e-139;  // exp(-320)
+};
+
+// exp(hi + lo) (see exp_parts) as value * scale.
+template <typename T>
+C10_HOST_DEVICE inline Scaled<T> exp_parts_scaled(T hi, T lo) {
+  using Deep = DeepExp<scalar_of_t<T>>;
+  const auto deep = hi < c<T>(Deep::below);
+  if (any(deep)) {
+    return {exp_parts(where(deep, hi + c<T>(Deep::shift), hi), lo), where(deep, c<T>(Deep::scale), c<T>(1))};
+  }
+  return {exp_parts(hi, lo), c<T>(1)};
+}
 template <typename T>
 C10_HOST_DEVICE inline Scaled<T> exp_scaled(T z) {
-  if constexpr (std::is_same_v<scalar_of_t<T>, float>) {
-    const auto deep = z < c<T>(-64);
-    if (any(deep)) {
-      return {exp(where(deep, z + c<T>(kExpShift), z)), where(deep, c<T>(kExpShiftScale), c<T>(1))};
-    }
+  using Deep = DeepExp<scalar_of_t<T>>;
+  const auto deep = z < c<T>(Deep::below);
+  if (any(deep)) {
+    return {exp(where(deep, z + c<T>(Deep::shift), z)), where(deep, c<T>(Deep::scale), c<T>(1))};
   }
   return {exp(z), c<T>(1)};
 }
 
 // The logistic sigmoid of z in the pieces the derivatives need, from one
 // exp(-|z|) that never overflows: s = sigma(z), k = s (1 - s) (even in z),
-// o = 1 - 2s, with s and k times `scale` (1 except in the deep negative tail,
-// see exp_scaled, where s and k are both ~ exp(z)): a formula linear in s and
-// k multiplies by scale last. Each keeps full relative accuracy in both tails.
+// o = 1 - 2s. In the deep tails (see exp_scaled) the small ones are kept
+// scaled: s and k times `scale` (1 except for deep negative z, where both are
+// ~ exp(z)), so that a formula linear in s and k multiplies by scale last; and
+// k_alone times k_scale (for either sign: k is even), for formulas in k alone.
+// Each keeps full relative accuracy in both tails.
 template <typename T>
 struct SigmoidParts {
-  T s, k, o, scale;
+  T s, k, o, scale, k_alone, k_scale;
 };
 template <typename T>
 C10_HOST_DEVICE inline SigmoidParts<T> sigmoid_parts(T z) {
@@ -235,7 +255,7 @@ C10_HOST_DEVICE inline SigmoidParts<T> sigmoid_parts(T z) {
   const T es = where(positive, et, e.value);
   return {
       where(positive, r, es * r), es * r * r, where(positive, et - c<T>(1), c<T>(1) - et) * r,
-      where(positive, c<T>(1), e.scale)};
+      where(positive, c<T>(1), e.scale), e.value * r * r, e.scale};
 }
 
 // x sigma(z), scaled (see Scaled): 0 where sigma(z) underflows to 0, also for
@@ -246,6 +266,27 @@ C10_HOST_DEVICE inline Scaled<T> times_sigmoid(T x, T z) {
   const T xr = x / (c<T>(1) + e.value * e.scale);
   const auto positive = z >= c<T>(0);
   return {where(positive, xr, times_vanishing(xr, e.value)), where(positive, c<T>(1), e.scale)};
+}
+
+// x sigma(z) v, rounded once where x sigma(z) alone would be subnormal (a
+// gated unit's gate(g) u with a large u, or a subnormal x): x v first, except
+// in the deep tail (|z| past DeepExp::below), where x is large and the
+// scaled exp meets x first and v last.
+template <typename T>
+C10_HOST_DEVICE inline T times_sigmoid_times(T x, T z, T v) {
+  const T nz = c<T>(0) - abs(z);
+  const T xv = x * v;
+  const auto deep = nz < c<T>(DeepExp<scalar_of_t<T>>::below);
+  if (!any(deep)) {
+    const T e = exp(nz);
+    const T q = xv / (c<T>(1) + e);
+    return where(z >= c<T>(0), q, times_vanishing(q, e));
+  }
+  const auto e = exp_scaled(nz);
+  const T d = c<T>(1) + e.value * e.scale;
+  const T q = xv / d;
+  return where(
+      z >= c<T>(0), q, where(deep, times_vanishing(x / d, e.value) * (v * e.scale), times_vanishing(q, e.value)));
 }
 
 // The derivatives of a function f(a, b) of two tensors (x and a parameter,

@@ -37,23 +37,47 @@ constexpr double kClamp = 40.0;  // |x| past which phi(x) and sigma(2u) are 0 or
 struct GeluErf {
   static constexpr double kT = 0.3;           // t = 1 / (1 + kT |x|)
   static constexpr double kTMid = 0.5909090909090909;  // Q is fitted in t - kTMid
-  static constexpr float kQ[] = {-4.125729576e-02f, 5.515645724e-03f, 8.811914176e-02f, -2.072600648e-02f,
-                                 -1.811145395e-01f, -1.938387007e-02f, 4.515666068e-01f, 8.151851892e-01f,
-                                 7.953400612e-01f, 5.098472834e-01f};
+  // Q / 2 (the 1/2 of Phi = erfc / 2 folded in)
+  static constexpr float kHalfQ[] = {-2.062864788e-02f, 2.757822862e-03f, 4.405957088e-02f, -1.036300324e-02f, -9.055726975e-02f, -9.691935033e-03f, 2.257833034e-01f, 4.075925946e-01f, 3.976700306e-01f, 2.549236417e-01f};
 
   template <typename T>
   static constexpr bool kFloat = std::is_same_v<scalar_of_t<T>, float>;
 
-  // e(x) = exp(-x^2 / 2) for x = |x| clamped (x^2 in two parts).
+  // e(x) = exp(-x^2 / 2) (x^2 in two parts), plain and scaled (see Scaled).
   template <typename T>
   C10_HOST_DEVICE static T gauss(const SquareParts<T>& sq) {
     return exp_parts(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
+  }
+  template <typename T>
+  C10_HOST_DEVICE static Scaled<T> gauss_scaled(const SquareParts<T>& sq) {
+    return exp_parts_scaled(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
+  }
+  // double, x < -37: Phi(x) is subnormal, so it comes from the asymptotic
+  // series Phi(x) = phi(x) / |x| S(1 / x^2), S(w) = 1 - w + 3w^2 - 15w^3 ...
+  // (eight terms: below 1e-17 at |x| = 37) with phi scaled: returns
+  // (S / |x|, phi scaled), and the results are rounded once from them.
+  static constexpr double kDeepDouble = -37.0;
+  // past |x| = 60, phi(x) v is 0 in double even for v = DBL_MAX
+  static constexpr double kDeepTimesClamp = 60.0;
+  static constexpr float kSeries[] = {2027025.0f, -135135.0f, 10395.0f, -945.0f, 105.0f, -15.0f, 3.0f, -1.0f, 1.0f};
+  template <typename T>
+  C10_HOST_DEVICE static bool deep_double(T x) {
+    return !kFloat<T> && any(x < c<T>(kDeepDouble));
+  }
+  template <typename T>
+  C10_HOST_DEVICE static Scaled<T> deep_density(T a) {
+    const auto e = gauss_scaled(square_parts(a));
+    return {c<T>(gelu_constants::kInvSqrt2Pi) * e.value, e.scale};
+  }
+  template <typename T>
+  C10_HOST_DEVICE static T tail_series(T a) {
+    return polynomial(c<T>(1) / (a * a), kSeries) / a;
   }
   // s(x) of the float form, for a = |x| clamped
   template <typename T>
   C10_HOST_DEVICE static T tail_factor(T a) {
     const T t = c<T>(1) / mul_add(a, c<T>(kT), c<T>(1));
-    return c<T>(0.5) * t * polynomial(t - c<T>(kTMid), kQ);
+    return t * polynomial(t - c<T>(kTMid), kHalfQ);
   }
   template <typename T>
   C10_HOST_DEVICE static T density(T xc) {
@@ -71,12 +95,18 @@ struct GeluErf {
   template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
     if constexpr (kFloat<T>) {
+      // x Phi(x) = max(x, 0) - |x| Phi(-|x|), |x| clamped where e = 0
       const T a = nan_min(abs(x), c<T>(15));
-      // x Phi(-|x|), finite so that an infinite x meets e = 0 as 0
-      const T tail = (finite(x) * tail_factor(a)) * gauss(square_parts(a));
-      return where(x < c<T>(0), tail, x - tail);
+      return nan_max(x, c<T>(0)) - (a * tail_factor(a)) * gauss(square_parts(a));
     } else {
-      return times_vanishing(x, cdf(x));
+      const T f = times_vanishing(x, cdf(x));
+      if (!deep_double(x)) {
+        return f;
+      }
+      // x Phi(x) = -phi(x) S
+      const T a = clamp(c<T>(0) - x, c<T>(0), c<T>(gelu_constants::kClamp));
+      const auto phi = deep_density(a);
+      return where(x < c<T>(kDeepDouble), (c<T>(0) - phi.value * (a * tail_series(a))) * phi.scale, f);
     }
   }
 
@@ -91,7 +121,56 @@ struct GeluErf {
       return where(x < c<T>(0), (s + xk) * e, c<T>(1) + (xk - s) * e);
     } else {
       const T xc = clamped(x);
-      return cdf(x) + xc * density(xc);
+      const T f = cdf(x) + xc * density(xc);
+      if (!deep_double(x)) {
+        return f;
+      }
+      // Phi(x) + x phi(x) = phi(x) (S / |x| - |x|)
+      const T a = clamp(c<T>(0) - x, c<T>(0), c<T>(gelu_constants::kClamp));
+      const auto phi = deep_density(a);
+      return where(x < c<T>(kDeepDouble), (phi.value * (tail_series(a) - a)) * phi.scale, f);
+    }
+  }
+
+  // forward(x) v and derivative(x) v for a gated unit (see gate_times): the
+  // tail's exp kept scaled until v has been multiplied in.
+  template <typename T>
+  C10_HOST_DEVICE T times(T x, T v) const {
+    if constexpr (kFloat<T>) {
+      const T s = tail_factor(nan_min(abs(x), c<T>(15)));
+      const T a = nan_min(abs(x), c<T>(20));  // exp(-a^2 / 2) is 0 past 20, scaled or not
+      const auto e = gauss_scaled(square_parts(a));
+      // a v first (a subnormal x), except where e is scaled and a large
+      const T negative = where(
+          e.scale == c<T>(1), ((c<T>(0) - a * v) * s) * e.value, ((c<T>(0) - a * s) * e.value) * (v * e.scale));
+      return where(x < c<T>(0), negative, (x * v) * (c<T>(1) - s * (e.value * e.scale)));
+    } else {
+      const T f = times_vanishing(x, cdf(x)) * v;
+      if (!deep_double(x)) {
+        return f;
+      }
+      const T a = clamp(c<T>(0) - x, c<T>(0), c<T>(kDeepTimesClamp));
+      const auto phi = deep_density(a);
+      return where(x < c<T>(kDeepDouble), (c<T>(0) - phi.value * (a * tail_series(a))) * (v * phi.scale), f);
+    }
+  }
+  template <typename T>
+  C10_HOST_DEVICE T derivative_times(T x, T v) const {
+    if constexpr (kFloat<T>) {
+      const T s = tail_factor(nan_min(abs(x), c<T>(15)));
+      const auto e = gauss_scaled(square_parts(nan_min(abs(x), c<T>(20))));
+      const T xk = clamp(x, c<T>(-20), c<T>(20)) * c<T>(gelu_constants::kInvSqrt2Pi);
+      return where(
+          x < c<T>(0), ((s + xk) * e.value) * (v * e.scale), v * (c<T>(1) + (xk - s) * (e.value * e.scale)));
+    } else {
+      const T xc = clamped(x);
+      const T f = (cdf(x) + xc * density(xc)) * v;
+      if (!deep_double(x)) {
+        return f;
+      }
+      const T a = clamp(c<T>(0) - x, c<T>(0), c<T>(kDeepTimesClamp));
+      const auto phi = deep_density(a);
+      return where(x < c<T>(kDeepDouble), (phi.value * (tail_series(a) - a)) * (v * phi.scale), f);
     }
   }
 
@@ -100,7 +179,8 @@ struct GeluErf {
   C10_HOST_DEVICE T second_derivative(T x) const {
     const T xc = clamped(x);
     const auto sq = square_parts(xc);
-    return c<T>(gelu_constants::kInvSqrt2Pi) * gauss(sq) * ((c<T>(2) - sq.hi) - sq.lo);
+    const auto e = gauss_scaled(sq);
+    return (c<T>(gelu_constants::kInvSqrt2Pi) * e.value * ((c<T>(2) - sq.hi) - sq.lo)) * e.scale;
   }
 };
 
@@ -130,9 +210,18 @@ struct GeluTanh {
   // s + 2 x k u'
   template <typename T>
   C10_HOST_DEVICE T derivative(T x) const {
+    return derivative_times(x, c<T>(1));
+  }
+  // forward(x) v and derivative(x) v for a gated unit (see gate_times)
+  template <typename T>
+  C10_HOST_DEVICE T times(T x, T v) const {
+    return times_sigmoid_times(x, c<T>(2) * u(GeluErf::clamped(x)), v);
+  }
+  template <typename T>
+  C10_HOST_DEVICE T derivative_times(T x, T v) const {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
-    return (p.s + c<T>(2) * xc * p.k * du(xc)) * p.scale;
+    return (p.s + c<T>(2) * xc * p.k * du(xc)) * (v * p.scale);
   }
 
   // 4 k u' + 2 x k (2 o u'^2 + u'')
@@ -141,7 +230,7 @@ struct GeluTanh {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
     const T d1 = du(xc);
-    return (c<T>(4) * p.k * d1 + c<T>(2) * xc * p.k * (c<T>(2) * p.o * d1 * d1 + d2u(xc))) * p.scale;
+    return (c<T>(4) * p.k_alone * d1 + c<T>(2) * xc * p.k_alone * (c<T>(2) * p.o * d1 * d1 + d2u(xc))) * p.k_scale;
   }
 };
 

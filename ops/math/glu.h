@@ -23,23 +23,29 @@
 namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
-// gate(g) v; from the gate's scaled value where it has one (Swish: see
-// Scaled in common.h), so that a subnormal gate(g) times a large v keeps its
-// accuracy (swiglu(-96, -96) is a normal float).
+// gate(g) v and gate'(g) v: from the gate's own times / derivative_times
+// where it has them (Swish, GELU), which round once where gate(g) alone would
+// be subnormal and v is large (swiglu(-96, -96) is a normal float).
 template <typename Gate, typename T, typename = void>
-struct has_forward_scaled : std::false_type {};
+struct has_times : std::false_type {};
 template <typename Gate, typename T>
-struct has_forward_scaled<
-    Gate, T, std::void_t<decltype(std::declval<const Gate&>().template forward_scaled<T>(std::declval<T>()))>>
+struct has_times<Gate, T, std::void_t<decltype(std::declval<const Gate&>().times(std::declval<T>(), std::declval<T>()))>>
     : std::true_type {};
 
 template <typename Gate, typename T>
 C10_HOST_DEVICE T gate_times(const Gate& gate, T g, T v) {
-  if constexpr (has_forward_scaled<Gate, T>::value) {
-    const auto f = gate.forward_scaled(g);
-    return f.value * (v * f.scale);
+  if constexpr (has_times<Gate, T>::value) {
+    return gate.times(g, v);
   } else {
     return gate.forward(g) * v;
+  }
+}
+template <typename Gate, typename T>
+C10_HOST_DEVICE T gate_derivative_times(const Gate& gate, T g, T v) {
+  if constexpr (has_times<Gate, T>::value) {
+    return gate.derivative_times(g, v);
+  } else {
+    return v * gate.derivative(g);
   }
 }
 
@@ -55,7 +61,7 @@ struct GluForm {
   }
   template <typename T>
   C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
-    return {(u + c<T>(up_offset)) * gate.derivative(g), gate.forward(g)};
+    return {gate_derivative_times(gate, g, u + c<T>(up_offset)), gate.forward(g)};
   }
   template <typename T>
   C10_HOST_DEVICE Hessian2<T> second_gradients(T g, T u) const {
@@ -96,7 +102,7 @@ struct ClampedGluForm {
   C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
     const T gc = gate_in(g);
     return {
-        where(gate_passes(g), up_in(u) * gate.derivative(gc), c<T>(0)),
+        where(gate_passes(g), gate_derivative_times(gate, gc, up_in(u)), c<T>(0)),
         where(up_passes(u), gate.forward(gc), c<T>(0))};
   }
   template <typename T>

@@ -22,18 +22,19 @@ struct Mish {
   C10_HOST_DEVICE static T cut() {
     return c<T>(sizeof(scalar_of_t<T>) == sizeof(float) ? 20.0 : 40.0);
   }
-  // Below x = -64 (float), exp(x) is kept scaled (exp_scaled): there
+  // Below x = -64 (float) / -600 (double), exp(x) is kept scaled
+  // (exp_scaled): there
   // tanh(softplus(x)) = e to the dtype's precision, so f = x e, f' = (1 + x) e,
   // f'' = (2 + x) e, each rounded once from a normal product. Vectors pay for
   // it only where a lane is that deep.
   template <typename T>
   C10_HOST_DEVICE static bool deep(T x) {
-    return std::is_same_v<scalar_of_t<T>, float> && any(x < c<T>(-64));
+    return any(x < c<T>(DeepExp<scalar_of_t<T>>::below));
   }
   template <typename T>
   C10_HOST_DEVICE static T deep_tail(T x, T factor, T fallback) {
     const auto e = exp_scaled(x);
-    return where(x < c<T>(-64), (factor * e.value) * e.scale, fallback);
+    return where(x < c<T>(DeepExp<scalar_of_t<T>>::below), (factor * e.value) * e.scale, fallback);
   }
 
   template <typename T>

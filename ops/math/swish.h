@@ -37,7 +37,7 @@ C10_HOST_DEVICE inline SwishGradients<T> swish_gradients(T x, T beta_x) {
   const T xf = finite(x);
   const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
-  return {(p.s + z * p.k) * p.scale, xf * (xf * p.k) * p.scale};
+  return {(p.s + z * p.k) * p.scale, xf * (xf * p.k_alone) * p.k_scale};
 }
 
 template <typename T>
@@ -50,8 +50,8 @@ C10_HOST_DEVICE inline SwishSecondGradients<T> swish_second_gradients(T x, T bet
   const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
   const T shape = c<T>(2) + z * p.o;  // bounded: |z o| <= |z|, and k ~ e^-|z|
-  const T xk = xf * p.k;
-  return {beta * p.k * shape * p.scale, xk * shape * p.scale, xf * (xf * (xk * p.o)) * p.scale};
+  const T xk = xf * p.k_alone;
+  return {beta * p.k_alone * shape * p.k_scale, xk * shape * p.k_scale, xf * (xf * (xk * p.o)) * p.k_scale};
 }
 
 // swish with a fixed beta, as an element-wise activation (and a gate).
@@ -70,16 +70,23 @@ struct Swish {
     return c<T>(beta) * x;
   }
   template <typename T>
-  C10_HOST_DEVICE Scaled<T> forward_scaled(T x) const {
-    return times_sigmoid(x, beta_x(x));
-  }
-  template <typename T>
   C10_HOST_DEVICE T forward(T x) const {
-    return unscaled(forward_scaled(x));
+    return unscaled(times_sigmoid(x, beta_x(x)));
   }
   template <typename T>
   C10_HOST_DEVICE T derivative(T x) const {
     return swish_gradients(x, beta_x(x)).x;
+  }
+  // forward(x) v and derivative(x) v for a gated unit (see gate_times)
+  template <typename T>
+  C10_HOST_DEVICE T times(T x, T v) const {
+    return times_sigmoid_times(x, beta_x(x), v);
+  }
+  template <typename T>
+  C10_HOST_DEVICE T derivative_times(T x, T v) const {
+    const T z = finite(beta_x(x));
+    const auto p = sigmoid_parts(z);
+    return (p.s + z * p.k) * (v * p.scale);
   }
   template <typename T>
   C10_HOST_DEVICE T second_derivative(T x) const {
