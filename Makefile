@@ -5,17 +5,31 @@
 PYTHON    ?= python3
 VENV      := .venv
 PY        := $(VENV)/bin/python
-DEBIAN    := libgtest-dev libfmt-dev libbenchmark-dev ninja-build ccache cmake g++
+DEBIAN    := libgtest-dev libfmt-dev libbenchmark-dev ninja-build ccache cmake g++ clang-format
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all demo test test-cpp test-python build debian
+.PHONY: all demo test test-cpp test-python build debian format format-check
 
 all: build
 
 demo: build
 	$(PY) -m actops.demo
 
-test: test-cpp test-python
+test: format-check test-cpp test-python
+
+# Style: clang-format (.clang-format) for C++, ruff (pyproject.toml) for Python.
+# `make format` applies both; `make test` fails on a file they would change.
+CXX_FILES = $(shell git ls-files '*.cpp' '*.h' '*.cu' '*.cuh')
+
+format: $(VENV)/.requirements | debian
+	clang-format -i $(CXX_FILES)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+format-check: $(VENV)/.requirements | debian
+	clang-format --dry-run --Werror $(CXX_FILES)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
 
 # The GoogleTest suite is off in plain builds and pip installs: turned on here.
 test-cpp: build

@@ -93,3 +93,66 @@ def test_clamped_gate_gradient_is_zero_at_nan_as_torch_clamp(unit):
     up = torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64, requires_grad=True)
     unit(gate, up, limit=2.0).sum().backward()
     assert gate.grad[0] == 0 and gate.grad[1] == 0 and gate.grad[2] != 0
+
+
+# ---- style: make format / the check in make test -------------------------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def test_format_check_fails_on_an_unformatted_file(tmp_path):
+    """`make test` runs `make format-check` first: an unformatted C++ or Python
+    file fails it, a formatted one passes (the same recipe, on files in a
+    scratch directory with the repo's .clang-format and pyproject.toml)."""
+    import shutil
+    import subprocess
+    import sys
+
+    for name in (".clang-format", "pyproject.toml", "Makefile"):
+        shutil.copy(REPO / name, tmp_path / name)
+
+    def check(cpp: str, py: str) -> subprocess.CompletedProcess:
+        (tmp_path / "kernel.cpp").write_text(cpp)
+        (tmp_path / "module.py").write_text(py)
+        # -o: the set-up prerequisites count as done; the recipe's tools are the repo's
+        return subprocess.run(
+            ["make", "-o", ".venv/.requirements", "-o", "debian", "format-check", "CXX_FILES=kernel.cpp",
+             f"PY={sys.executable}"],
+            cwd=tmp_path, capture_output=True, text=True)
+
+    good_cpp, good_py = "int twice(int x) { return 2 * x; }\n", "def twice(x):\n    return 2 * x\n"
+    assert check(good_cpp, good_py).returncode == 0
+    bad_cpp = check("int twice(int x){return 2*x;}\n", good_py)
+    assert bad_cpp.returncode != 0 and "kernel.cpp" in bad_cpp.stderr + bad_cpp.stdout
+    bad_py = check(good_cpp, "def twice( x ):\n  return 2*x\n")
+    assert bad_py.returncode != 0 and "module.py" in bad_py.stderr + bad_py.stdout
+
+
+# ---- second derivatives of the piecewise-linear ops ------------------------------
+
+PIECEWISE = {
+    "trelu": (lambda t: actops.trelu(t, threshold=0.5, alpha=0.1), lambda t: torch.where(t > 0.5, t, 0.1 * t)),
+    "maxout": (lambda t: actops.maxout(t.view(3, 2), pieces=2, dim=-1), lambda t: t.view(3, 2).amax(-1)),
+}
+
+
+@pytest.mark.parametrize("name", list(PIECEWISE))
+def test_piecewise_second_derivative_in_x_is_zero_as_for_the_composite(name):
+    """The second derivative in x of trelu and maxout is 0 in every mode, as for
+    torch's own composites: hessian, jacfwd(jacrev), gradgradcheck; and where
+    the first gradient does not depend on x (grad_output without grad), a
+    plain torch.autograd.grad says so exactly as for the composite."""
+    op, composite = PIECEWISE[name]
+    x = torch.tensor([-1.3, 0.2, 0.7, 2.1, -0.4, 1.5], dtype=torch.float64)
+    for f in (op, composite):
+        assert torch.equal(torch.func.hessian(lambda t: f(t).sum())(x), torch.zeros(6, 6, dtype=torch.float64))
+        assert torch.equal(torch.func.jacfwd(torch.func.jacrev(lambda t: f(t).sum()))(x), torch.zeros(6, 6, dtype=torch.float64))
+        assert torch.autograd.gradgradcheck(f, (x.clone().requires_grad_(),))
+    errors = []
+    for f in (op, composite):
+        xx = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(f(xx).sum(), xx, create_graph=True)
+        with pytest.raises(RuntimeError) as error:
+            torch.autograd.grad(g.sum(), xx)
+        errors.append(str(error.value))
+    assert errors[0] == errors[1] and "does not require grad" in errors[0]
