@@ -1,5 +1,7 @@
 """scripts/bench.py end to end: a quick run of mish prints the markdown table
-and writes JSON of the expected shape (no timing assertions)."""
+and writes JSON of the expected shape (no timing assertions); a quick run of
+every op has the out= column on every forward row, and actops' out= form
+writes the allocating call's result."""
 
 from __future__ import annotations
 
@@ -18,7 +20,13 @@ OPS = ["mish"]
 DTYPES = ["float32", "bfloat16"]
 SIZES = [12, 16]  # --quick's exponents
 PASSES = ["fwd", "fwd+bwd"]
-HEADER = "| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled | saved MB actops / eager |"
+HEADER = ("| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
+          "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |")
+EVERY = ["mish", "relu2", "swish", "swish_learnable", "gelu", "gelu_tanh", "trelu", "swiglu", "swiglu_packed",
+         "geglu", "geglu_tanh", "reglu", "swiglu_gptoss", "maxout"]
+# the ops whose peer PyTorch has as one op with an out= form (aten.mish.out, aten.silu.out,
+# aten.gelu.out both ways, torch.amax(..., out=)); the others' peers are composites
+PEER_OUT = {"mish", "swish", "gelu", "gelu_tanh", "maxout"}
 
 
 def test_quick_run_prints_the_table_and_writes_json(tmp_path):
@@ -36,6 +44,10 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
         assert len(r) == len(HEADER.strip("|").split("|")), r
         assert float(r[4]) > 0 and float(r[5]) > 0, r  # actops ms, GB/s
         assert r[7].endswith("×") and r[8].endswith("×"), r  # vs eager, vs compiled
+        if r[3] == "fwd":  # out= ms, out= % copy, out= vs aten.mish.out
+            assert float(r[9]) > 0 and float(r[10]) > 0 and float(r[11].removesuffix("×")) > 0, r
+        else:  # no autograd through out=: the backward rows leave the out= cells empty
+            assert r[9:12] == ["–", "–", "–"], r
 
     document = json.loads(out.read_text())
     assert set(document) >= {"environment", "ops", "results"}
@@ -58,21 +70,52 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
             assert r[who]["replicates"] >= 1
         assert r["compiled"]["compile_s"] >= 0 and positive(r["compiled"]["first_call_s"])
         assert positive(r["pct_copy"]) and positive(r["speedup_vs_eager"]) and positive(r["speedup_vs_compiled"])
+        if r["pass"] == "fwd":
+            for who in ("actops_out", "eager_out"):
+                assert "error" not in r[who], (who, r[who])
+                assert positive(r[who]["median_s"]) and positive(r[who]["gbps"]), (who, r[who])
+            assert r["eager_out"]["name"] == "aten.mish.out(x, out=y)"
+            assert positive(r["pct_copy_out"]) and positive(r["speedup_out_vs_eager_out"]), r
+        else:
+            assert r["actops_out"] is None and r["eager_out"] is None, r
+            assert r["pct_copy_out"] is None and r["speedup_out_vs_eager_out"] is None, r
+        assert r["out_max_abs_diff_vs_allocating"] == 0, r  # mish(x, out=y) writes mish(x)
         for who in ("actops", "eager"):
             assert isinstance(r["saved_bytes"][who], int) and r["saved_bytes"][who] > 0
     # n in the table is the number of output elements; mish's output is its input's shape
     assert all(r["output_shape"] == [r["n"]] for r in results)
 
 
-def test_quick_run_covers_every_op():
-    every = ["mish", "relu2", "swish", "swish_learnable", "gelu", "gelu_tanh", "trelu", "swiglu", "swiglu_packed",
-             "geglu", "geglu_tanh", "reglu", "swiglu_gptoss", "maxout"]
-    command = [sys.executable, str(BENCH), "--quick", "--sizes", "12", "--dtypes", "float32"]
+def test_quick_run_covers_every_op(tmp_path):
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(BENCH), "--quick", "--sizes", "12", "--dtypes", "float32", "--json", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     rows = table_rows(result.stdout, HEADER)
-    assert {(r[0], r[3]) for r in rows} == set(itertools.product(every, PASSES)), result.stdout
+    assert {(r[0], r[3]) for r in rows} == set(itertools.product(EVERY, PASSES)), result.stdout
     for r in rows:
+        assert len(r) == len(HEADER.strip("|").split("|")), r
         assert float(r[4]) > 0, r
-        actops_mb, eager_mb = (float(v) for v in r[9].split(" / "))
+        if r[3] == "fwd":  # every op has an out= form: its time and % copy
+            assert float(r[9]) > 0 and float(r[10]) > 0, r
+            if r[0] in PEER_OUT:
+                assert float(r[11].removesuffix("×")) > 0 and r[11].endswith("×"), r
+            else:
+                assert r[11] == "–", r
+        else:
+            assert r[9:12] == ["–", "–", "–"], r
+        actops_mb, eager_mb = (float(v) for v in r[12].split(" / "))
         assert actops_mb <= eager_mb, r  # never more activation memory than the composite
+
+    results = json.loads(out.read_text())["results"]
+    assert {(r["op"], r["pass"]) for r in results} == set(itertools.product(EVERY, PASSES))
+    for r in results:
+        # actops' out= form writes exactly what the allocating call returns, for every op
+        assert r["out_max_abs_diff_vs_allocating"] == 0, r
+        if r["pass"] == "fwd":
+            assert "error" not in r["actops_out"] and positive(r["actops_out"]["median_s"]), r
+            assert positive(r["pct_copy_out"]), r
+            if r["op"] in PEER_OUT:
+                assert "error" not in r["eager_out"] and positive(r["speedup_out_vs_eager_out"]), r
+            else:
+                assert r["eager_out"] is None and r["speedup_out_vs_eager_out"] is None, r
