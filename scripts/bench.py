@@ -59,10 +59,14 @@ import actops
 Tensor = torch.Tensor
 PASSES = ("fwd", "fwd+bwd")
 DTYPES = {
-    "float32": torch.float32, "fp32": torch.float32,
-    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-    "float16": torch.float16, "fp16": torch.float16,
-    "float64": torch.float64, "fp64": torch.float64,
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "float64": torch.float64,
+    "fp64": torch.float64,
 }
 DEFAULT_DTYPES = ("float32", "bfloat16")
 DEFAULT_SIZES = (12, 20, 24, 26)
@@ -167,57 +171,158 @@ def _gptoss_composite(gate_up, limit=7.0, alpha=1.702):
 OPS: Dict[str, Op] = {
     op.name: op
     for op in [
-        Op("mish", _x, lambda x: actops.mish(x), lambda x: F.mish(x), "F.mish(x)", "actops.mish(x)",
-           _elementwise_bytes, actops_out_fn=lambda x, out: actops.mish(x, out=out),
-           peer_out_fn=lambda x, out: torch.ops.aten.mish.out(x, out=out), peer_out_name="aten.mish.out(x, out=y)"),
-        Op("relu2", _x, lambda x: actops.relu2(x), lambda x: torch.relu(x).square(), "torch.relu(x).square()",
-           "actops.relu2(x)", _elementwise_bytes, actops_out_fn=lambda x, out: actops.relu2(x, out=out)),
-        Op("swish", _x, lambda x: actops.swish(x, beta=1.0), lambda x: F.silu(x), "F.silu(x)",
-           "actops.swish(x, beta=1.0)", _elementwise_bytes,
-           actops_out_fn=lambda x, out: actops.swish(x, beta=1.0, out=out),
-           peer_out_fn=lambda x, out: torch.ops.aten.silu.out(x, out=out), peer_out_name="aten.silu.out(x, out=y)"),
-        Op("swish_learnable", _x_beta, lambda x, t: actops.swish(x, beta=t), lambda x, t: x * torch.sigmoid(t * x),
-           "x * torch.sigmoid(t * x)", "actops.swish(x, beta=t)", _learnable_bytes,
-           actops_out_fn=lambda x, t, out: actops.swish(x, beta=t, out=out)),
-        Op("gelu", _x, lambda x: actops.gelu(x, approximate="none"), lambda x: F.gelu(x, approximate="none"),
-           "F.gelu(x)", 'actops.gelu(x, approximate="none")', _elementwise_bytes,
-           actops_out_fn=lambda x, out: actops.gelu(x, approximate="none", out=out),
-           peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="none", out=out),
-           peer_out_name='aten.gelu.out(x, approximate="none", out=y)'),
-        Op("gelu_tanh", _x, lambda x: actops.gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"),
-           'F.gelu(x, approximate="tanh")', 'actops.gelu(x, approximate="tanh")', _elementwise_bytes,
-           actops_out_fn=lambda x, out: actops.gelu(x, approximate="tanh", out=out),
-           peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="tanh", out=out),
-           peer_out_name='aten.gelu.out(x, approximate="tanh", out=y)'),
-        Op("trelu", _x, lambda x: actops.trelu(x, threshold=1.0, alpha=0.01),
-           lambda x: torch.where(x > 1.0, x, 0.01 * x), "torch.where(x > 1.0, x, 0.01 * x)",
-           "actops.trelu(x, threshold=1.0, alpha=0.01)", _elementwise_bytes,
-           actops_out_fn=lambda x, out: actops.trelu(x, threshold=1.0, alpha=0.01, out=out)),
-        Op("swiglu", _gate_up, lambda g, u: actops.swiglu(g, u), lambda g, u: F.silu(g) * u, "F.silu(g) * u",
-           "actops.swiglu(g, u)", _swiglu_bytes, actops_out_fn=lambda g, u, out: actops.swiglu(g, u, out=out)),
-        Op("swiglu_packed", _packed, lambda x: actops.swiglu(x, dim=-1), _packed_composite,
-           "g, u = x.chunk(2, -1); F.silu(g) * u", "actops.swiglu(x, dim=-1)", _swiglu_bytes,
-           actops_out_fn=lambda x, out: actops.swiglu(x, dim=-1, out=out)),
-        Op("geglu", _gate_up, lambda g, u: actops.geglu(g, u), lambda g, u: F.gelu(g) * u, "F.gelu(g) * u",
-           "actops.geglu(g, u)", _swiglu_bytes, actops_out_fn=lambda g, u, out: actops.geglu(g, u, out=out)),
-        Op("geglu_tanh", _gate_up, lambda g, u: actops.geglu(g, u, approximate="tanh"),
-           lambda g, u: F.gelu(g, approximate="tanh") * u, 'F.gelu(g, approximate="tanh") * u',
-           'actops.geglu(g, u, approximate="tanh")', _swiglu_bytes,
-           actops_out_fn=lambda g, u, out: actops.geglu(g, u, approximate="tanh", out=out)),
-        Op("reglu", _gate_up, lambda g, u: actops.reglu(g, u), lambda g, u: torch.relu(g) * u, "torch.relu(g) * u",
-           "actops.reglu(g, u)", _swiglu_bytes, actops_out_fn=lambda g, u, out: actops.reglu(g, u, out=out)),
-        Op("swiglu_gptoss", _packed,
-           lambda x: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0), _gptoss_composite,
-           "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
-           'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)', _swiglu_bytes,
-           actops_out_fn=lambda x, out: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0,
-                                                      out=out)),
-        Op("maxout", _maxout_input, lambda x: actops.maxout(x, pieces=4, dim=-1),
-           lambda x: x.unflatten(-1, (-1, 4)).amax(-1), "x.unflatten(-1, (-1, 4)).amax(-1)",
-           "actops.maxout(x, pieces=4, dim=-1)", _maxout_bytes,
-           actops_out_fn=lambda x, out: actops.maxout(x, pieces=4, dim=-1, out=out),
-           peer_out_fn=lambda x, out: torch.amax(x.unflatten(-1, (-1, 4)), -1, out=out),
-           peer_out_name="torch.amax(x.unflatten(-1, (-1, 4)), -1, out=y)"),
+        Op(
+            "mish",
+            _x,
+            lambda x: actops.mish(x),
+            lambda x: F.mish(x),
+            "F.mish(x)",
+            "actops.mish(x)",
+            _elementwise_bytes,
+            actops_out_fn=lambda x, out: actops.mish(x, out=out),
+            peer_out_fn=lambda x, out: torch.ops.aten.mish.out(x, out=out),
+            peer_out_name="aten.mish.out(x, out=y)",
+        ),
+        Op(
+            "relu2",
+            _x,
+            lambda x: actops.relu2(x),
+            lambda x: torch.relu(x).square(),
+            "torch.relu(x).square()",
+            "actops.relu2(x)",
+            _elementwise_bytes,
+            actops_out_fn=lambda x, out: actops.relu2(x, out=out),
+        ),
+        Op(
+            "swish",
+            _x,
+            lambda x: actops.swish(x, beta=1.0),
+            lambda x: F.silu(x),
+            "F.silu(x)",
+            "actops.swish(x, beta=1.0)",
+            _elementwise_bytes,
+            actops_out_fn=lambda x, out: actops.swish(x, beta=1.0, out=out),
+            peer_out_fn=lambda x, out: torch.ops.aten.silu.out(x, out=out),
+            peer_out_name="aten.silu.out(x, out=y)",
+        ),
+        Op(
+            "swish_learnable",
+            _x_beta,
+            lambda x, t: actops.swish(x, beta=t),
+            lambda x, t: x * torch.sigmoid(t * x),
+            "x * torch.sigmoid(t * x)",
+            "actops.swish(x, beta=t)",
+            _learnable_bytes,
+            actops_out_fn=lambda x, t, out: actops.swish(x, beta=t, out=out),
+        ),
+        Op(
+            "gelu",
+            _x,
+            lambda x: actops.gelu(x, approximate="none"),
+            lambda x: F.gelu(x, approximate="none"),
+            "F.gelu(x)",
+            'actops.gelu(x, approximate="none")',
+            _elementwise_bytes,
+            actops_out_fn=lambda x, out: actops.gelu(x, approximate="none", out=out),
+            peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="none", out=out),
+            peer_out_name='aten.gelu.out(x, approximate="none", out=y)',
+        ),
+        Op(
+            "gelu_tanh",
+            _x,
+            lambda x: actops.gelu(x, approximate="tanh"),
+            lambda x: F.gelu(x, approximate="tanh"),
+            'F.gelu(x, approximate="tanh")',
+            'actops.gelu(x, approximate="tanh")',
+            _elementwise_bytes,
+            actops_out_fn=lambda x, out: actops.gelu(x, approximate="tanh", out=out),
+            peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="tanh", out=out),
+            peer_out_name='aten.gelu.out(x, approximate="tanh", out=y)',
+        ),
+        Op(
+            "trelu",
+            _x,
+            lambda x: actops.trelu(x, threshold=1.0, alpha=0.01),
+            lambda x: torch.where(x > 1.0, x, 0.01 * x),
+            "torch.where(x > 1.0, x, 0.01 * x)",
+            "actops.trelu(x, threshold=1.0, alpha=0.01)",
+            _elementwise_bytes,
+            actops_out_fn=lambda x, out: actops.trelu(x, threshold=1.0, alpha=0.01, out=out),
+        ),
+        Op(
+            "swiglu",
+            _gate_up,
+            lambda g, u: actops.swiglu(g, u),
+            lambda g, u: F.silu(g) * u,
+            "F.silu(g) * u",
+            "actops.swiglu(g, u)",
+            _swiglu_bytes,
+            actops_out_fn=lambda g, u, out: actops.swiglu(g, u, out=out),
+        ),
+        Op(
+            "swiglu_packed",
+            _packed,
+            lambda x: actops.swiglu(x, dim=-1),
+            _packed_composite,
+            "g, u = x.chunk(2, -1); F.silu(g) * u",
+            "actops.swiglu(x, dim=-1)",
+            _swiglu_bytes,
+            actops_out_fn=lambda x, out: actops.swiglu(x, dim=-1, out=out),
+        ),
+        Op(
+            "geglu",
+            _gate_up,
+            lambda g, u: actops.geglu(g, u),
+            lambda g, u: F.gelu(g) * u,
+            "F.gelu(g) * u",
+            "actops.geglu(g, u)",
+            _swiglu_bytes,
+            actops_out_fn=lambda g, u, out: actops.geglu(g, u, out=out),
+        ),
+        Op(
+            "geglu_tanh",
+            _gate_up,
+            lambda g, u: actops.geglu(g, u, approximate="tanh"),
+            lambda g, u: F.gelu(g, approximate="tanh") * u,
+            'F.gelu(g, approximate="tanh") * u',
+            'actops.geglu(g, u, approximate="tanh")',
+            _swiglu_bytes,
+            actops_out_fn=lambda g, u, out: actops.geglu(g, u, approximate="tanh", out=out),
+        ),
+        Op(
+            "reglu",
+            _gate_up,
+            lambda g, u: actops.reglu(g, u),
+            lambda g, u: torch.relu(g) * u,
+            "torch.relu(g) * u",
+            "actops.reglu(g, u)",
+            _swiglu_bytes,
+            actops_out_fn=lambda g, u, out: actops.reglu(g, u, out=out),
+        ),
+        Op(
+            "swiglu_gptoss",
+            _packed,
+            lambda x: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0),
+            _gptoss_composite,
+            "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
+            'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)',
+            _swiglu_bytes,
+            actops_out_fn=lambda x, out: actops.swiglu(
+                x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0, out=out
+            ),
+        ),
+        Op(
+            "maxout",
+            _maxout_input,
+            lambda x: actops.maxout(x, pieces=4, dim=-1),
+            lambda x: x.unflatten(-1, (-1, 4)).amax(-1),
+            "x.unflatten(-1, (-1, 4)).amax(-1)",
+            "actops.maxout(x, pieces=4, dim=-1)",
+            _maxout_bytes,
+            actops_out_fn=lambda x, out: actops.maxout(x, pieces=4, dim=-1, out=out),
+            peer_out_fn=lambda x, out: torch.amax(x.unflatten(-1, (-1, 4)), -1, out=out),
+            peer_out_name="torch.amax(x.unflatten(-1, (-1, 4)), -1, out=y)",
+        ),
     ]
 }
 
@@ -234,8 +339,10 @@ class Settings:
     max_run_time: float
 
     def describe(self) -> str:
-        return (f"Timer.adaptive_autorange(threshold=0.1, min_run_time={self.min_run_time:g} s, "
-                f"max_run_time={self.max_run_time:g} s, or 2.5 calls if longer), median of the replicates")
+        return (
+            f"Timer.adaptive_autorange(threshold=0.1, min_run_time={self.min_run_time:g} s, "
+            f"max_run_time={self.max_run_time:g} s, or 2.5 calls if longer), median of the replicates"
+        )
 
 
 def sync(device: torch.device) -> None:
@@ -258,8 +365,9 @@ def measure(fn: Callable[[], object], grad: bool, cfg: Settings, warmup: int) ->
             sync(cfg.device)
             call_s = time.perf_counter() - start
         timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=cfg.threads)
-        m = timer.adaptive_autorange(threshold=0.1, min_run_time=cfg.min_run_time,
-                                     max_run_time=max(cfg.max_run_time, 2.5 * call_s))
+        m = timer.adaptive_autorange(
+            threshold=0.1, min_run_time=cfg.min_run_time, max_run_time=max(cfg.max_run_time, 2.5 * call_s)
+        )
     return {"median_s": m.median, "iqr_s": m.iqr, "replicates": len(m.times), "number_per_run": m.number_per_run}
 
 
@@ -325,8 +433,14 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
         reference = op.peer_fn(*inputs)
     grad_out = torch.randn_like(reference)
 
-    common: dict = {"op": op.name, "dtype": dtype_name, "n": n, "log2_n": k,
-                    "input_shapes": [list(t.shape) for t in inputs], "output_shape": list(reference.shape)}
+    common: dict = {
+        "op": op.name,
+        "dtype": dtype_name,
+        "n": n,
+        "log2_n": k,
+        "input_shapes": [list(t.shape) for t in inputs],
+        "output_shape": list(reference.shape),
+    }
     try:
         with torch.no_grad():
             got = op.actops_fn(*inputs)
@@ -347,7 +461,8 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
                 allocated = op.actops_fn(*inputs)
             if written.data_ptr() == actops_out.data_ptr() and written.shape == allocated.shape:
                 common["out_max_abs_diff_vs_allocating"] = float(
-                    (written.double() - allocated.double()).abs().nan_to_num(float("inf")).max())
+                    (written.double() - allocated.double()).abs().nan_to_num(float("inf")).max()
+                )
             del written, allocated
         except Exception:  # the out= cell below reports it
             pass
@@ -526,8 +641,10 @@ def _versus(row: dict, peer: str) -> str:
     return "error" if entry is not None and "error" in entry else _ratio(row[f"speedup_vs_{peer}"])
 
 
-TABLE_HEADER = ("| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
-                "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |")
+TABLE_HEADER = (
+    "| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
+    "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |"
+)
 
 
 def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
@@ -537,8 +654,15 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
         + (f" ({env['gpu']})" if env["gpu"] else "")
         + f" · load average at start: {env['load_average_at_start']}",
         "",
-        *([f"**Busy machine**: 1-minute load average {env['load_average_at_start']} on {env['cpu_count']} CPUs "
-           "when the run started; times (above all multi-threaded ones) may be inflated.", ""] if busy(env) else []),
+        *(
+            [
+                f"**Busy machine**: 1-minute load average {env['load_average_at_start']} on {env['cpu_count']} CPUs "
+                "when the run started; times (above all multi-threaded ones) may be inflated.",
+                "",
+            ]
+            if busy(env)
+            else []
+        ),
         f"Measured with torch.utils.benchmark {env['measurement']}. GB/s = bytes an ideal fused kernel moves / "
         "time; % copy = that bandwidth over `dst.copy_(src)` of the same bytes; vs X = X's time / actops' time "
         "(> 1: actops faster); out= = actops' `out=` form writing into a preallocated tensor (forward only), "
@@ -551,7 +675,10 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
     for r in rows:
         saved = r["saved_bytes"]
         cells = [
-            r["op"], r["dtype"], f"2^{r['log2_n']}", r["pass"],
+            r["op"],
+            r["dtype"],
+            f"2^{r['log2_n']}",
+            r["pass"],
             _cell(r["actops"], "median_s", _ms),
             _cell(r["actops"], "gbps", lambda v: f"{v:.3g}"),
             "–" if r["pct_copy"] is None else f"{r['pct_copy']:.0f}",
@@ -559,22 +686,30 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
             _versus(r, "compiled"),
             _cell(r["actops_out"], "median_s", _ms),
             "–" if r["pct_copy_out"] is None else f"{r['pct_copy_out']:.0f}",
-            "error" if r["eager_out"] is not None and "error" in r["eager_out"] else _ratio(r["speedup_out_vs_eager_out"]),
+            "error"
+            if r["eager_out"] is not None and "error" in r["eager_out"]
+            else _ratio(r["speedup_out_vs_eager_out"]),
             f"{_mb(saved['actops'])} / {_mb(saved['eager'])}",
         ]
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "Peers (eager; compiled = the same under torch.compile):", ""]
     for op in ops:
-        out.append(f"- {op.name}: `{op.actops_name}` vs `{op.peer_name}`"
-                   + (f"; out=: vs `{op.peer_out_name}`" if op.peer_out_fn is not None else ""))
+        out.append(
+            f"- {op.name}: `{op.actops_name}` vs `{op.peer_name}`"
+            + (f"; out=: vs `{op.peer_out_name}`" if op.peer_out_fn is not None else "")
+        )
 
     compiled = [r for r in rows if r["compiled"] is not None]
     if compiled:
         sizes = sorted({r["log2_n"] for r in compiled})
-        out += ["", "torch.compile: seconds of the first call (compile) per row, excluded from the times above "
-                f"(one-time start-up before the first row: {_seconds(env.get('compile_startup_s'))}):", "",
-                "| op | dtype | pass | " + " | ".join(f"2^{k}" for k in sizes) + " |",
-                "|---|---|---|" + "---:|" * len(sizes)]
+        out += [
+            "",
+            "torch.compile: seconds of the first call (compile) per row, excluded from the times above "
+            f"(one-time start-up before the first row: {_seconds(env.get('compile_startup_s'))}):",
+            "",
+            "| op | dtype | pass | " + " | ".join(f"2^{k}" for k in sizes) + " |",
+            "|---|---|---|" + "---:|" * len(sizes),
+        ]
         groups: Dict[Tuple[str, str, str], Dict[int, dict]] = {}
         for r in compiled:
             groups.setdefault((r["op"], r["dtype"], r["pass"]), {})[r["log2_n"]] = r["compiled"]
@@ -582,8 +717,12 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
             cells = [_cell(by_size.get(k), "compile_s", lambda v: f"{v:.2f}") for k in sizes]
             out.append(f"| {name} | {dtype} | {pass_} | " + " | ".join(cells) + " |")
 
-    errors = [(r, who) for r in rows for who in ("actops", "eager", "compiled", "actops_out", "eager_out")
-              if r[who] and "error" in r[who]]
+    errors = [
+        (r, who)
+        for r in rows
+        for who in ("actops", "eager", "compiled", "actops_out", "eager_out")
+        if r[who] and "error" in r[who]
+    ]
     if errors:
         out += ["", "Errors:", ""]
         out += [f"- {r['op']} {r['dtype']} 2^{r['log2_n']} {r['pass']} {who}: {r[who]['error']}" for r, who in errors]
@@ -598,18 +737,33 @@ def _split(values: Optional[Sequence[str]]) -> List[str]:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="ops: " + ", ".join(OPS))
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="ops: " + ", ".join(OPS),
+    )
     p.add_argument("--ops", nargs="+", metavar="OP", help="ops to run (default: all): " + ", ".join(OPS))
     p.add_argument("--dtypes", nargs="+", metavar="DTYPE", help="default: float32 bfloat16 (float16, float64 too)")
-    p.add_argument("--sizes", nargs="+", metavar="K", help="n = 2^K output elements (default: 12 20 24 26; --quick: 12 16)")
-    p.add_argument("--quick", action="store_true", help="small sizes, short measurements, no torch.compile unless --compile")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="measure the torch.compile peers (default: on, off with --quick)")
+    p.add_argument(
+        "--sizes", nargs="+", metavar="K", help="n = 2^K output elements (default: 12 20 24 26; --quick: 12 16)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="small sizes, short measurements, no torch.compile unless --compile"
+    )
+    p.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure the torch.compile peers (default: on, off with --quick)",
+    )
     p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda[:i]")
     p.add_argument("--min-run-time", type=float, help="least seconds measured per timing (default 0.2; --quick 0.01)")
-    p.add_argument("--max-run-time", type=float, help="most seconds measured per timing (default 1, more for calls slower than 0.4 s; --quick 0.05)")
+    p.add_argument(
+        "--max-run-time",
+        type=float,
+        help="most seconds measured per timing (default 1, more for calls slower than 0.4 s; --quick 0.05)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     return p.parse_args(argv)
 
@@ -643,12 +797,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise SystemExit("bench.py: --threads must be at least 1")
     torch.set_num_threads(args.threads)
     compile_peer = (not args.quick) if args.compile is None else args.compile
-    cfg = Settings(threads=args.threads, device=device, quick=args.quick,
-                   min_run_time=args.min_run_time or (0.01 if args.quick else 0.2),
-                   max_run_time=args.max_run_time or (0.05 if args.quick else 1.0))
+    cfg = Settings(
+        threads=args.threads,
+        device=device,
+        quick=args.quick,
+        min_run_time=args.min_run_time or (0.01 if args.quick else 0.2),
+        max_run_time=args.max_run_time or (0.05 if args.quick else 1.0),
+    )
     env = environment(cfg, compile_peer)
-    print(f"bench.py: torch {env['torch']}, {env['cpu']}, {env['cpu_capability']}, {cfg.threads} threads, "
-          f"{device}; {len(ops)} ops x {len(dtype_names)} dtypes x {len(sizes)} sizes", file=sys.stderr)
+    print(
+        f"bench.py: torch {env['torch']}, {env['cpu']}, {env['cpu_capability']}, {cfg.threads} threads, "
+        f"{device}; {len(ops)} ops x {len(dtype_names)} dtypes x {len(sizes)} sizes",
+        file=sys.stderr,
+    )
 
     if compile_peer:
         env["compile_startup_s"] = warm_up_compiler(device)
@@ -669,10 +830,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     print(markdown(env, rows, ops))
     if args.json:
-        document = {"environment": env, "ops": {op.name: {"actops": op.actops_name, "eager": op.peer_name,
-                                                          "eager_out": op.peer_out_name}
-                                                for op in ops},
-                    "results": rows}
+        document = {
+            "environment": env,
+            "ops": {
+                op.name: {"actops": op.actops_name, "eager": op.peer_name, "eager_out": op.peer_out_name} for op in ops
+            },
+            "results": rows,
+        }
         with open(args.json, "w") as f:
             json.dump(_finite(document), f, indent=1, allow_nan=False)
             f.write("\n")

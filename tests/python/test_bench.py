@@ -20,10 +20,26 @@ OPS = ["mish"]
 DTYPES = ["float32", "bfloat16"]
 SIZES = [12, 16]  # --quick's exponents
 PASSES = ["fwd", "fwd+bwd"]
-HEADER = ("| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
-          "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |")
-EVERY = ["mish", "relu2", "swish", "swish_learnable", "gelu", "gelu_tanh", "trelu", "swiglu", "swiglu_packed",
-         "geglu", "geglu_tanh", "reglu", "swiglu_gptoss", "maxout"]
+HEADER = (
+    "| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
+    "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |"
+)
+EVERY = [
+    "mish",
+    "relu2",
+    "swish",
+    "swish_learnable",
+    "gelu",
+    "gelu_tanh",
+    "trelu",
+    "swiglu",
+    "swiglu_packed",
+    "geglu",
+    "geglu_tanh",
+    "reglu",
+    "swiglu_gptoss",
+    "maxout",
+]
 # the ops whose peer PyTorch has as one op with an out= form (aten.mish.out, aten.silu.out,
 # aten.gelu.out both ways, torch.amax(..., out=)); the others' peers are composites
 PEER_OUT = {"mish", "swish", "gelu", "gelu_tanh", "maxout"}
