@@ -38,6 +38,21 @@ from actops.functional import (  # noqa: E402
 )
 
 __all__ = [
-    "cpu_capability", "geglu", "gelu", "gelu_", "maxout", "mish", "mish_", "nn", "patch", "reglu", "relu2", "relu2_",
-    "swiglu", "swish", "swish_", "trelu", "trelu_",
+    "cpu_capability",
+    "geglu",
+    "gelu",
+    "gelu_",
+    "maxout",
+    "mish",
+    "mish_",
+    "nn",
+    "patch",
+    "reglu",
+    "relu2",
+    "relu2_",
+    "swiglu",
+    "swish",
+    "swish_",
+    "trelu",
+    "trelu_",
 ]

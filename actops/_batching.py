@@ -47,7 +47,9 @@ def batching_kind(schema: torch._C.FunctionSchema) -> Tuple[str, Any]:
     if "dim" in names:
         return "dim", names.index("dim")
     likes = tuple(
-        names.index(ret.name[len("grad_"):]) if ret.name.startswith("grad_") and ret.name[len("grad_"):] in names else None
+        names.index(ret.name[len("grad_") :])
+        if ret.name.startswith("grad_") and ret.name[len("grad_") :] in names
+        else None
         for ret in schema.returns
     )
     return "broadcast", (likes if any(like is not None for like in likes) else None)
@@ -128,7 +130,7 @@ def _actops_ops() -> List[str]:
     names = []
     for qualname in torch._C._dispatch_get_all_op_names():
         if qualname.startswith("actops::") and "." not in qualname:
-            name = qualname[len("actops::"):]
+            name = qualname[len("actops::") :]
             schema = getattr(torch.ops.actops, name).default._schema
             if schema.is_mutable:
                 continue

@@ -105,19 +105,22 @@ def actops_residual(name: str, cls: str, **kwargs: Any) -> Activation:
     return Activation(name, "actops.nn", cls, kwargs, kind="residual")
 
 
-ACTIVATIONS: Dict[str, Activation] = {a.name: a for a in [
-    torch_act("sigmoid", "Sigmoid"),
-    torch_act("tanh", "Tanh"),
-    torch_act("relu", "ReLU"),
-    actops_act("mish", "Mish"),
-    actops_act("swish", "Swish", beta=1.0),
-    actops_act("swish_learnable", "Swish", beta=1.0, learnable=True, num_parameters=WIDTH),
-    actops_act("gelu", "GELU", approximate="none"),
-    actops_act("trelu", "TReLU", threshold=0.5, alpha=0.01),
-    actops_layer("maxout", "Maxout", pieces=2),
-    actops_residual("swiglu", "SwiGLU"),
-    actops_layer("swiglu_plain", "SwiGLU"),  # opt-in: a plain deep SwiGLU stack does not train
-]}
+ACTIVATIONS: Dict[str, Activation] = {
+    a.name: a
+    for a in [
+        torch_act("sigmoid", "Sigmoid"),
+        torch_act("tanh", "Tanh"),
+        torch_act("relu", "ReLU"),
+        actops_act("mish", "Mish"),
+        actops_act("swish", "Swish", beta=1.0),
+        actops_act("swish_learnable", "Swish", beta=1.0, learnable=True, num_parameters=WIDTH),
+        actops_act("gelu", "GELU", approximate="none"),
+        actops_act("trelu", "TReLU", threshold=0.5, alpha=0.01),
+        actops_layer("maxout", "Maxout", pieces=2),
+        actops_residual("swiglu", "SwiGLU"),
+        actops_layer("swiglu_plain", "SwiGLU"),  # opt-in: a plain deep SwiGLU stack does not train
+    ]
+}
 DEFAULT = [name for name in ACTIVATIONS if name != "swiglu_plain"]
 
 # --- configuration -------------------------------------------------------------
@@ -257,8 +260,10 @@ class Progress:
         self.done += step
         filled = int(30 * self.done / self.total)
         elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {100 * self.done / self.total:3.0f}%"
-                          f" {elapsed:5.1f}s  {label:<16} {info:<24}")
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {100 * self.done / self.total:3.0f}%"
+            f" {elapsed:5.1f}s  {label:<16} {info:<24}"
+        )
         self.stream.flush()
 
     def close(self) -> None:
@@ -274,7 +279,7 @@ def train(activation: Activation, cfg: Config, data, grid: Tensor, progress: Pro
     x, y, x_test, y_test = data
     torch.manual_seed(cfg.seed + 1)  # the same initialisation draws for every activation
     model = MLP(activation, cfg.depth, cfg.width)
-    model.lsuv_(x[:cfg.lsuv_points])
+    model.lsuv_(x[: cfg.lsuv_points])
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator().manual_seed(cfg.seed + 2)  # the same batches for every activation
@@ -293,7 +298,7 @@ def train(activation: Activation, cfg: Config, data, grid: Tensor, progress: Pro
         last_epoch = epoch == cfg.epochs - 1
         start = time.perf_counter()
         for i in range(0, len(x), cfg.batch):
-            index = order[i:i + cfg.batch]
+            index = order[i : i + cfg.batch]
             loss = loss_fn(model(x[index]), y[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -342,8 +347,10 @@ def train(activation: Activation, cfg: Config, data, grid: Tensor, progress: Pro
 
 
 def header(cfg: Config) -> None:
-    print(f"actops {actops.__version__} on torch {torch.__version__}, "
-          f"CPU kernels: {actops.cpu_capability()}, threads: {torch.get_num_threads()}")
+    print(
+        f"actops {actops.__version__} on torch {torch.__version__}, "
+        f"CPU kernels: {actops.cpu_capability()}, threads: {torch.get_num_threads()}"
+    )
     x = torch.tensor([-30.0, -5.0, -1.0, 0.0, 1.0, 5.0, 30.0], dtype=torch.float64, requires_grad=True)
     y = actops.mish(x)
     (dy,) = torch.autograd.grad(y.sum(), x)
@@ -353,8 +360,10 @@ def header(cfg: Config) -> None:
     for label, values in rows:
         print(f"{label:>15}" + "".join(f"{v:>13.6g}" for v in values))
     ulps = ((y.detach() - reference).abs() / (reference.abs() * torch.finfo(x.dtype).eps).clamp_min(1e-300)).max()
-    print(f"{'':>15}  float64; F.mish agrees to {ulps.item():.0f} ulp; the tail keeps full precision: "
-          f"actops.mish(-30) = {y[0].item():.16e}")
+    print(
+        f"{'':>15}  float64; F.mish agrees to {ulps.item():.0f} ulp; the tail keeps full precision: "
+        f"actops.mish(-30) = {y[0].item():.16e}"
+    )
     g = torch.Generator().manual_seed(cfg.seed)
 
     def r(*shape: int) -> Tensor:
@@ -383,17 +392,22 @@ def header(cfg: Config) -> None:
 
 # --- the report: table and PNGs -----------------------------------------------
 
+
 def ratio(a: float, b: float) -> float:
     return a / b if b > 0 else (math.nan if a == 0 else math.inf)
 
 
 def table(results: Sequence[Result], cfg: Config) -> str:
-    rows = [f"{'activation':<16} {'params':>7} {'loss':>7} {'train%':>6} {'test%':>6} {'ms/epoch':>8} "
-            f"{'|dW1|':>8} {'dW1/dWL':>8} {'dead%':>6}  block"]
+    rows = [
+        f"{'activation':<16} {'params':>7} {'loss':>7} {'train%':>6} {'test%':>6} {'ms/epoch':>8} "
+        f"{'|dW1|':>8} {'dW1/dWL':>8} {'dead%':>6}  block"
+    ]
     for r in results:
-        rows.append(f"{r.activation.name:<16} {r.params:>7d} {r.loss:>7.4f} {r.train_acc:>6.1f} {r.test_acc:>6.1f} "
-                     f"{r.ms_per_epoch:>8.1f} {r.grad_first[0]:>8.1e} {ratio(r.grad_first[0], r.grad_first[-1]):>8.1e} "
-                     f"{r.dead:>6.1f}  {r.activation.describe()}")
+        rows.append(
+            f"{r.activation.name:<16} {r.params:>7d} {r.loss:>7.4f} {r.train_acc:>6.1f} {r.test_acc:>6.1f} "
+            f"{r.ms_per_epoch:>8.1f} {r.grad_first[0]:>8.1e} {ratio(r.grad_first[0], r.grad_first[-1]):>8.1e} "
+            f"{r.dead:>6.1f}  {r.activation.describe()}"
+        )
     first = cfg.steps_at_start
     notes = [
         "loss: cross-entropy on the training set after the last epoch; train%, test%: accuracy; "
@@ -409,13 +423,17 @@ def table(results: Sequence[Result], cfg: Config) -> str:
     ]
     names = {r.activation.name for r in results}
     if "trelu" in names:
-        notes.append("trelu: the thresholded variant: only inputs above 0.5 pass whole, the rest leak with "
-                     "slope 0.01 (threshold=0 would be LeakyReLU).")
+        notes.append(
+            "trelu: the thresholded variant: only inputs above 0.5 pass whole, the rest leak with "
+            "slope 0.01 (threshold=0 would be LeakyReLU)."
+        )
     if "swiglu" in names or "swiglu_plain" in names:
-        notes.append("swiglu: its output is the product of two linear maps, so its scale squares from block to "
-                     f"block and a plain stack {cfg.depth} deep collapses or blows up (see swiglu_plain); the swiglu "
-                     "row uses it as transformers do, h + SwiGLU(LayerNorm(h)), whose skip path also carries "
-                     "gradient, so its dW1/dWL is not comparable with the plain stacks'.")
+        notes.append(
+            "swiglu: its output is the product of two linear maps, so its scale squares from block to "
+            f"block and a plain stack {cfg.depth} deep collapses or blows up (see swiglu_plain); the swiglu "
+            "row uses it as transformers do, h + SwiGLU(LayerNorm(h)), whose skip path also carries "
+            "gradient, so its dW1/dWL is not comparable with the plain stacks'."
+        )
     rows.append("")
     for note in notes:
         rows += textwrap.wrap(note, width=118, subsequent_indent="    ")
@@ -437,11 +455,16 @@ def save_plots(results: Sequence[Result], cfg: Config, data, grid_axis: Tensor, 
 
     out.mkdir(parents=True, exist_ok=True)
     colors = {name: plt.get_cmap("tab10")(i) if i < 10 else "0.25" for i, name in enumerate(ACTIVATIONS)}
-    styles = {r.activation.name: dict(color=colors[r.activation.name],
-                                      ls="-" if r.activation.owner == "actops.nn" else "--", lw=1.6)
-              for r in results}
-    subtitle = (f"MLP of {cfg.depth} hidden blocks of width {cfg.width} on two spirals, "
-                f"{cfg.points} training points, Adam lr {cfg.lr:g}, batch {cfg.batch}; dashed: torch.nn")
+    styles = {
+        r.activation.name: dict(
+            color=colors[r.activation.name], ls="-" if r.activation.owner == "actops.nn" else "--", lw=1.6
+        )
+        for r in results
+    }
+    subtitle = (
+        f"MLP of {cfg.depth} hidden blocks of width {cfg.width} on two spirals, "
+        f"{cfg.points} training points, Adam lr {cfg.lr:g}, batch {cfg.batch}; dashed: torch.nn"
+    )
     written = []
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13.5, 4.6))
@@ -464,9 +487,12 @@ def save_plots(results: Sequence[Result], cfg: Config, data, grid_axis: Tensor, 
     for r in results:
         ax1.plot(layers, r.grad_first, marker="o", ms=3, label=r.activation.name, **styles[r.activation.name])
         ax2.plot(layers, r.grad_last, marker="o", ms=3, label=r.activation.name, **styles[r.activation.name])
-    ax1.set(yscale="log", xlabel="hidden layer (1 = next to the input, 2 inputs: fewer weights)",
-            ylabel="|dL/dW| of the layer's weight",
-            title=f"gradient norm per layer, first {cfg.steps_at_start} steps")
+    ax1.set(
+        yscale="log",
+        xlabel="hidden layer (1 = next to the input, 2 inputs: fewer weights)",
+        ylabel="|dL/dW| of the layer's weight",
+        title=f"gradient norm per layer, first {cfg.steps_at_start} steps",
+    )
     ax2.set(xlabel="hidden layer (1 = next to the input)", title="gradient norm per layer, last epoch")
     for ax in (ax1, ax2):
         ax.grid(True, color="0.9", which="both")
@@ -484,13 +510,20 @@ def save_plots(results: Sequence[Result], cfg: Config, data, grid_axis: Tensor, 
     lim = float(grid_axis[-1])
     n = len(grid_axis)
     for ax, r in zip(axes.flat, results):
-        ax.imshow(r.regions.reshape(n, n).numpy(), origin="lower", extent=(-lim, lim, -lim, lim),
-                  cmap="RdBu", vmin=0, vmax=1, alpha=0.55)
+        ax.imshow(
+            r.regions.reshape(n, n).numpy(),
+            origin="lower",
+            extent=(-lim, lim, -lim, lim),
+            cmap="RdBu",
+            vmin=0,
+            vmax=1,
+            alpha=0.55,
+        )
         ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu", vmin=0, vmax=1, s=2, linewidths=0)
         ax.set_title(f"{r.activation.name}: test {r.test_acc:.1f}%", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in list(axes.flat)[len(results):]:
+    for ax in list(axes.flat)[len(results) :]:
         ax.axis("off")
     fig.suptitle("decision regions after training (points: the training set)", fontsize=10)
     fig.tight_layout(h_pad=1.2)
@@ -506,21 +539,26 @@ def save_plots(results: Sequence[Result], cfg: Config, data, grid_axis: Tensor, 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m actops.demo",
-        description="Train one deep MLP on two spirals once per activation and compare them.")
-    parser.add_argument("--activations", default=",".join(DEFAULT),
-                        help=f"comma list of {', '.join(ACTIVATIONS)} (default: all but swiglu_plain)")
+        description="Train one deep MLP on two spirals once per activation and compare them.",
+    )
+    parser.add_argument(
+        "--activations",
+        default=",".join(DEFAULT),
+        help=f"comma list of {', '.join(ACTIVATIONS)} (default: all but swiglu_plain)",
+    )
     parser.add_argument("--epochs", type=int, default=None, help=f"epochs per activation (default {Config.epochs})")
-    parser.add_argument("--out", type=Path, default=Path("out/demo"),
-                        help="folder for the PNGs (default: out/demo)")
-    parser.add_argument("--fast", action="store_true",
-                        help="a tiny run (4 blocks of width 16, 256 points, 3 epochs), for tests")
+    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the PNGs (default: out/demo)")
+    parser.add_argument(
+        "--fast", action="store_true", help="a tiny run (4 blocks of width 16, 256 points, 3 epochs), for tests"
+    )
     parser.add_argument("--seed", type=int, default=Config.seed)
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.activations.split(",") if name.strip()]
     unknown = [name for name in names if name not in ACTIVATIONS]
     if unknown or not names:
-        parser.error(f"unknown activation(s) {', '.join(unknown) or '(none given)'}; "
-                     f"choose from {', '.join(ACTIVATIONS)}")
+        parser.error(
+            f"unknown activation(s) {', '.join(unknown) or '(none given)'}; " f"choose from {', '.join(ACTIVATIONS)}"
+        )
     args.names = list(dict.fromkeys(names))
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be at least 1")
@@ -549,10 +587,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     axis = torch.linspace(-1.15, 1.15, 120)
     gx, gy = torch.meshgrid(axis, axis, indexing="xy")
     grid = torch.stack([gx.flatten(), gy.flatten()], dim=1)
-    print(f"\ntwo spirals ({cfg.turns:g} turns, noise {cfg.noise:g}): {cfg.points} training and "
-          f"{len(x_test)} test points; MLP 2 -> {cfg.depth} x [{cfg.width}-wide block] -> 2, LSUV "
-          f"init, Adam lr {cfg.lr:g}, batch {cfg.batch}, {cfg.epochs} epochs, seed {cfg.seed}, "
-          "1 thread (small batches)\n", flush=True)
+    print(
+        f"\ntwo spirals ({cfg.turns:g} turns, noise {cfg.noise:g}): {cfg.points} training and "
+        f"{len(x_test)} test points; MLP 2 -> {cfg.depth} x [{cfg.width}-wide block] -> 2, LSUV "
+        f"init, Adam lr {cfg.lr:g}, batch {cfg.batch}, {cfg.epochs} epochs, seed {cfg.seed}, "
+        "1 thread (small batches)\n",
+        flush=True,
+    )
 
     # Batches of 128 x 48 are too small to gain from a second thread, and two threads
     # stall badly when another process shares the cores: train on one.

@@ -24,8 +24,21 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "cpu_capability", "geglu", "gelu", "gelu_", "maxout", "mish", "mish_", "reglu", "relu2", "relu2_", "swiglu",
-    "swish", "swish_", "trelu", "trelu_",
+    "cpu_capability",
+    "geglu",
+    "gelu",
+    "gelu_",
+    "maxout",
+    "mish",
+    "mish_",
+    "reglu",
+    "relu2",
+    "relu2_",
+    "swiglu",
+    "swish",
+    "swish_",
+    "trelu",
+    "trelu_",
 ]
 
 _ops = torch.ops.actops
@@ -191,9 +204,7 @@ def gelu_(x: Tensor, approximate: str = "none") -> Tensor:
     return _gelu_(x, approximate)
 
 
-def trelu(
-    x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0, out: Optional[Tensor] = None
-) -> Tensor:
+def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0, out: Optional[Tensor] = None) -> Tensor:
     r"""Thresholded ReLU with a leak: ``x`` where ``x > threshold``, ``alpha * x`` elsewhere.
 
     ``alpha = 0`` is Keras' ThresholdedReLU; ``threshold = 0`` is ReLU
@@ -223,7 +234,9 @@ def trelu(
     if type(threshold) is not float:
         threshold = _number("trelu", "threshold", threshold)
     if isinstance(alpha, Tensor):
-        return _trelu_learnable(x, alpha, threshold) if out is None else _trelu_learnable_out(x, alpha, threshold, out=out)
+        return (
+            _trelu_learnable(x, alpha, threshold) if out is None else _trelu_learnable_out(x, alpha, threshold, out=out)
+        )
     if type(alpha) is not float:
         alpha = _number("trelu", "alpha", alpha)
     return _trelu(x, threshold, alpha) if out is None else _trelu_out(x, threshold, alpha, out=out)
@@ -280,7 +293,9 @@ def _packed_dim(name: str, up, dim: Optional[int]):
             raise TypeError(f"actops.{name}: dim given twice ({up} and dim={dim})")
         return None, up
     if up is not None and not isinstance(up, Tensor):
-        raise TypeError(f"actops.{name}: up must be a tensor (split form) or dim an int (packed form), got {type(up).__name__}")
+        raise TypeError(
+            f"actops.{name}: up must be a tensor (split form) or dim an int (packed form), got {type(up).__name__}"
+        )
     return up, dim
 
 
@@ -357,23 +372,16 @@ def reglu(
     return _gated("reglu", gate, up, dim, layout, out, limit=limit, up_offset=up_offset)
 
 
-swiglu.__doc__ = (
-    r"""SwiGLU: :math:`\operatorname{swish}_\beta(\text{gate}) \cdot (\text{up} + \text{up\_offset})`,
+swiglu.__doc__ = r"""SwiGLU: :math:`\operatorname{swish}_\beta(\text{gate}) \cdot (\text{up} + \text{up\_offset})`,
     with :math:`\operatorname{swish}_\beta(g) = g\,\sigma(\beta g)` (``beta=1``: SiLU).
 
-    GPT-OSS's clamped unit is ``swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)``."""
-    + _GATED_DOC.format(name="swiglu")
+    GPT-OSS's clamped unit is ``swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)``.""" + _GATED_DOC.format(
+    name="swiglu"
 )
-geglu.__doc__ = (
-    r"""GeGLU: :math:`\operatorname{gelu}(\text{gate}) \cdot (\text{up} + \text{up\_offset})`, GELU exact
-    (``approximate="none"``, with its accurate tail) or ``"tanh"`` (Gemma)."""
-    + _GATED_DOC.format(name="geglu")
-)
-reglu.__doc__ = (
-    r"""ReGLU: :math:`\operatorname{relu}(\text{gate}) \cdot (\text{up} + \text{up\_offset})` (the
-    derivative of relu at 0 is taken as 0, as :func:`torch.relu`'s)."""
-    + _GATED_DOC.format(name="reglu")
-)
+geglu.__doc__ = r"""GeGLU: :math:`\operatorname{gelu}(\text{gate}) \cdot (\text{up} + \text{up\_offset})`, GELU exact
+    (``approximate="none"``, with its accurate tail) or ``"tanh"`` (Gemma).""" + _GATED_DOC.format(name="geglu")
+reglu.__doc__ = r"""ReGLU: :math:`\operatorname{relu}(\text{gate}) \cdot (\text{up} + \text{up\_offset})` (the
+    derivative of relu at 0 is taken as 0, as :func:`torch.relu`'s).""" + _GATED_DOC.format(name="reglu")
 
 
 def maxout(x: Tensor, pieces: int, dim: int = 1, out: Optional[Tensor] = None) -> Tensor:

@@ -220,7 +220,6 @@ class TReLU(torch.nn.Module):
         return f"threshold={self.threshold}, alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-
 class _GatedLinear(torch.nn.Module):
     """One fused ``Linear`` to ``2 * out_features`` (gate and up in the
     module's layout) followed by the packed gated op, which reads both parts
@@ -319,7 +318,13 @@ class GeGLU(_GatedLinear):
     __constants__ = _GatedLinear.__constants__ + ["approximate"]
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, *, approximate: str = "none", layout: str = "gate_up"
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        approximate: str = "none",
+        layout: str = "gate_up",
     ) -> None:
         super().__init__(in_features, out_features, bias, layout, None, 0.0)
         if approximate not in ("none", "tanh"):

@@ -72,6 +72,7 @@ def _key(cls: type) -> Tuple[str, str]:
 
 # ---- element-wise activations ---------------------------------------------------------
 
+
 def _elementwise(module: nn.Module) -> Optional[Tuple[nn.Module, str]]:
     """The actops module computing ``module``'s function, and a note; None if unknown."""
     cls = type(module)

@@ -75,9 +75,7 @@ struct BinaryAutograd<Op, std::tuple<A...>> {
   };
 
   struct DoubleBackwardNode : NamedNode {
-    variable_list apply(variable_list&& /*gg*/) override {
-      refuse_third_order(op.c_str(), "backward");
-    }
+    variable_list apply(variable_list&& /*gg*/) override { refuse_third_order(op.c_str(), "backward"); }
   };
 
   static at::Tensor forward(const at::Tensor& a, const at::Tensor& b, A... s) {
@@ -137,8 +135,8 @@ struct BinaryAutograd<Op, std::tuple<A...>> {
         std::tie(t_a, t_b) = Op::backward(tangent_of(grad), a_p, b_p, args);
       }
       if (any_tangent(a, b)) {
-        const auto d = Op::double_backward(
-            or_zeros_like(tangent_of(a), a_p), or_zeros_like(tangent_of(b), b_p), primal_of(grad), a_p, b_p, args);
+        const auto d = Op::double_backward(or_zeros_like(tangent_of(a), a_p), or_zeros_like(tangent_of(b), b_p),
+                                           primal_of(grad), a_p, b_p, args);
         t_a = add_defined(t_a, std::get<1>(d));
         t_b = add_defined(t_b, std::get<2>(d));
       }
@@ -148,9 +146,8 @@ struct BinaryAutograd<Op, std::tuple<A...>> {
     return {d_a, d_b};
   }
 
-  static Triple double_backward(
-      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
-      const at::Tensor& b, A... s) {
+  static Triple double_backward(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
+                                const at::Tensor& a, const at::Tensor& b, A... s) {
     const auto args = std::forward_as_tuple(s...);
     if (!needs_autograd(gg_a, gg_b, grad, a, b)) {
       return below_autograd([&] { return Op::double_backward(gg_a, gg_b, grad, a, b, args); });
@@ -169,9 +166,9 @@ struct BinaryAutograd<Op, std::tuple<A...>> {
       const at::Tensor b_p = primal_of(b);
       at::Tensor t_grad, t_a, t_b;
       if (any_tangent(gg_a, gg_b)) {
-        std::tie(t_grad, t_a, t_b) = Op::double_backward(
-            or_zeros_like(tangent_of(gg_a), a_p), or_zeros_like(tangent_of(gg_b), b_p), primal_of(grad), a_p, b_p,
-            args);
+        std::tie(t_grad, t_a, t_b) =
+            Op::double_backward(or_zeros_like(tangent_of(gg_a), a_p), or_zeros_like(tangent_of(gg_b), b_p),
+                                primal_of(grad), a_p, b_p, args);
       }
       if (tangent_of(grad).defined()) {
         const auto d = Op::double_backward(primal_of(gg_a), primal_of(gg_b), tangent_of(grad), a_p, b_p, args);
@@ -207,9 +204,7 @@ struct PackedAutograd<Op, std::tuple<A...>> {
       }
       return {Op::packed_backward(grads[0], x.unpack(), dim, layout, args)};
     }
-    void release_variables() override {
-      x.reset_data();
-    }
+    void release_variables() override { x.reset_data(); }
   };
 
   struct BackwardNode : NamedNode {
@@ -252,14 +247,14 @@ struct PackedAutograd<Op, std::tuple<A...>> {
       // f_g t_g + f_u t_u, from the split backward with the tangents as grad
       auto [gate, up] = Op::parts(primal_of(x), dim, layout);
       auto [t_gate, t_up] = Op::parts(t_x, dim, layout);
-      set_tangent(
-          out, add_defined(
-                   std::get<0>(Op::backward(t_gate, gate, up, args)), std::get<1>(Op::backward(t_up, gate, up, args))));
+      set_tangent(out, add_defined(std::get<0>(Op::backward(t_gate, gate, up, args)),
+                                   std::get<1>(Op::backward(t_up, gate, up, args))));
     }
     return out;
   }
 
-  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
+  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout,
+                             A... s) {
     const auto args = std::forward_as_tuple(s...);
     if (!needs_autograd(grad, x)) {
       return below_autograd([&] { return Op::packed_backward(grad, x, dim, layout, args); });

@@ -34,9 +34,7 @@ struct MaxoutNode : NamedNode {
     }
     return {detail::maxout_backward(grads[0], indices.unpack(), pieces, dim)};
   }
-  void release_variables() override {
-    indices.reset_data();
-  }
+  void release_variables() override { indices.reset_data(); }
 };
 
 struct MaxoutBackwardNode : MaxoutNode {
@@ -49,7 +47,8 @@ struct MaxoutBackwardNode : MaxoutNode {
 };
 
 template <typename N>
-c10::intrusive_ptr<N> node(const char* op, const at::Tensor& input, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+c10::intrusive_ptr<N> node(const char* op, const at::Tensor& input, const at::Tensor& indices, int64_t pieces,
+                           int64_t dim) {
   auto n = node_for<N>(input);
   if (n) {
     n->op = op;

@@ -5,9 +5,7 @@
 
 namespace actops::autograd {
 
-at::Tensor or_zeros_like(const at::Tensor& t, const at::Tensor& like) {
-  return t.defined() ? t : at::zeros_like(like);
-}
+at::Tensor or_zeros_like(const at::Tensor& t, const at::Tensor& like) { return t.defined() ? t : at::zeros_like(like); }
 
 at::Tensor add_defined(const at::Tensor& a, const at::Tensor& b) {
   if (!a.defined()) {

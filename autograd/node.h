@@ -48,12 +48,8 @@ void attach(const c10::intrusive_ptr<N>& node, const Tensors&... outputs) {
 }
 
 // Forward mode: the tangent of t (undefined if it has none) and its primal.
-inline at::Tensor tangent_of(const at::Tensor& t) {
-  return t.defined() ? t._fw_grad(/*level=*/0) : at::Tensor();
-}
-inline at::Tensor primal_of(const at::Tensor& t) {
-  return tangent_of(t).defined() ? t._fw_primal(/*level=*/0) : t;
-}
+inline at::Tensor tangent_of(const at::Tensor& t) { return t.defined() ? t._fw_grad(/*level=*/0) : at::Tensor(); }
+inline at::Tensor primal_of(const at::Tensor& t) { return tangent_of(t).defined() ? t._fw_primal(/*level=*/0) : t; }
 template <typename... Tensors>
 bool any_tangent(const Tensors&... ts) {
   return (... || tangent_of(ts).defined());
@@ -88,9 +84,7 @@ decltype(auto) below_autograd(const F& f) {
 // A node that keeps the op's name for its own name() and errors.
 struct NamedNode : Node {
   std::string op;
-  std::string name() const override {
-    return op;
-  }
+  std::string name() const override { return op; }
 };
 
 }  // namespace actops::autograd

@@ -30,12 +30,11 @@ struct MaskedNode : NamedNode {
     }
     return {detail::trelu_backward(grads[0], mask.unpack(), alpha)};
   }
-  void release_variables() override {
-    mask.reset_data();
-  }
+  void release_variables() override { mask.reset_data(); }
 };
 
-c10::intrusive_ptr<MaskedNode> masked_node(const char* op, const at::Tensor& input, const at::Tensor& mask, double alpha) {
+c10::intrusive_ptr<MaskedNode> masked_node(const char* op, const at::Tensor& input, const at::Tensor& mask,
+                                           double alpha) {
   auto node = node_for<MaskedNode>(input);
   if (node) {
     node->op = op;

@@ -36,9 +36,7 @@ template <typename T>
 const T& own(const T& v) {
   return v;
 }
-inline std::string own(c10::string_view v) {
-  return std::string(v.data(), v.size());
-}
+inline std::string own(c10::string_view v) { return std::string(v.data(), v.size()); }
 template <typename Tuple>
 struct owned_tuple;
 template <typename... A>
@@ -62,9 +60,7 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
       }
       return {Op::backward(grads[0], x.unpack(), args)};
     }
-    void release_variables() override {
-      x.reset_data();
-    }
+    void release_variables() override { x.reset_data(); }
   };
 
   struct BackwardNode : NamedNode {
@@ -103,9 +99,7 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
       }
       return out;
     }
-    void release_variables() override {
-      x.reset_data();
-    }
+    void release_variables() override { x.reset_data(); }
   };
 
   static at::Tensor forward(const at::Tensor& x, A... a) {
@@ -180,10 +174,9 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
       const at::Tensor t_grad = tangent_of(grad);
       const at::Tensor t_x = tangent_of(x);
       const at::Tensor x_p = primal_of(x);
-      set_tangent(
-          out, add_defined(
-                   t_grad.defined() ? Op::backward(t_grad, x_p, args) : at::Tensor(),
-                   t_x.defined() ? Op::double_backward(at::mul(primal_of(grad), t_x), x_p, args) : at::Tensor()));
+      set_tangent(out, add_defined(t_grad.defined() ? Op::backward(t_grad, x_p, args) : at::Tensor(),
+                                   t_x.defined() ? Op::double_backward(at::mul(primal_of(grad), t_x), x_p, args)
+                                                 : at::Tensor()));
     }
     return out;
   }

@@ -9,9 +9,9 @@
 #include <ATen/ExpandUtils.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/native/Resize.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
-#include <ATen/ops/cat.h>
 #include <ATen/ops/result_type.h>
 #include <ATen/ops/stack.h>
 
@@ -35,8 +35,8 @@ using Pair = std::tuple<at::Tensor, at::Tensor>;
 using Triple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 // The shape a and b broadcast to, or an error naming the op and both tensors.
-c10::SymDimVector broadcast_shape(
-    const at::Tensor& a, const at::Tensor& b, const char* op, const char* a_name, const char* b_name) {
+c10::SymDimVector broadcast_shape(const at::Tensor& a, const at::Tensor& b, const char* op, const char* a_name,
+                                  const char* b_name) {
   const auto sa = a.sym_sizes();
   const auto sb = b.sym_sizes();
   const size_t n = std::max(sa.size(), sb.size());
@@ -44,9 +44,8 @@ c10::SymDimVector broadcast_shape(
   for (size_t i = 0; i < n; ++i) {
     const c10::SymInt da = i < n - sa.size() ? c10::SymInt(1) : sa[i - (n - sa.size())];
     const c10::SymInt db = i < n - sb.size() ? c10::SymInt(1) : sb[i - (n - sb.size())];
-    TORCH_CHECK(
-        da == 1 || db == 1 || da == db, op, ": ", a_name, " of shape ", sa, " and ", b_name, " of shape ", sb,
-        " do not broadcast");
+    TORCH_CHECK(da == 1 || db == 1 || da == db, op, ": ", a_name, " of shape ", sa, " and ", b_name, " of shape ", sb,
+                " do not broadcast");
     shape[i] = da == 1 ? db : da;
   }
   return shape;
@@ -58,9 +57,8 @@ c10::SymDimVector broadcast_shape(
 // A single-valued last entry gets its gradient summed by the kernel, with no
 // full-size temporary.
 template <typename Row>
-std::vector<at::Tensor> gradients_cpu(
-    const char* op, Pass pass, const typename Row::args_t& args, at::TensorList inputs, const at::Tensor& like,
-    at::TensorList shapes_of) {
+std::vector<at::Tensor> gradients_cpu(const char* op, Pass pass, const typename Row::args_t& args,
+                                      at::TensorList inputs, const at::Tensor& like, at::TensorList shapes_of) {
   const at::Tensor& last = shapes_of.back();
   const bool sum_in_kernel = last.numel() == 1 && like.numel() > 1;
   const size_t n_stored = shapes_of.size() - (sum_in_kernel ? 1 : 0);
@@ -102,8 +100,8 @@ Layout parse_layout(c10::string_view layout, const char* op) {
   if (layout == "up_gate") {
     return Layout::UpGate;
   }
-  TORCH_CHECK(
-      layout == "interleaved", op, ": layout must be 'gate_up', 'up_gate' or 'interleaved', got '", layout, "'");
+  TORCH_CHECK(layout == "interleaved", op, ": layout must be 'gate_up', 'up_gate' or 'interleaved', got '", layout,
+              "'");
   return Layout::Interleaved;
 }
 
@@ -133,12 +131,10 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, a, b);
   }
   template <typename Tuple>
-  static Triple double_backward(
-      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
-      const at::Tensor& b, const Tuple& args) {
-    static const auto op = typed_op<Triple(
-        const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, A...)>(
-        std::string(Row::name) + "_double_backward");
+  static Triple double_backward(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
+                                const at::Tensor& a, const at::Tensor& b, const Tuple& args) {
+    static const auto op = typed_op<Triple(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                           const at::Tensor&, A...)>(std::string(Row::name) + "_double_backward");
     return apply_after([](const auto&... v) { return op.call(v...); }, args, gg_a, gg_b, grad, a, b);
   }
   template <typename Tuple>
@@ -148,17 +144,15 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return apply_after([](const auto&... v) { return op.call(v...); }, args, x, dim, layout);
   }
   template <typename Tuple>
-  static at::Tensor packed_backward(
-      const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, const Tuple& args) {
+  static at::Tensor packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout,
+                                    const Tuple& args) {
     static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, c10::string_view, A...)>(
         std::string(Row::name) + "_packed_backward");
     return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x, dim, layout);
   }
 
   // ---- checks and shapes ----
-  static void check_args(const char* op, A... s) {
-    (void)math::Maker<Math>::make(op, s...);
-  }
+  static void check_args(const char* op, A... s) { (void)math::Maker<Math>::make(op, s...); }
 
   // a and b: floating, one device; b broadcasts to a (parametric) or both
   // broadcast (gated). Returns the output's shape.
@@ -167,9 +161,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_floating(b, op, Row::b_name);
     check_same_device(b, a, op, Row::b_name, Row::a_name);
     if constexpr (!kGated) {
-      TORCH_CHECK(
-          at::is_expandable_to(b.sym_sizes(), a.sym_sizes()), op, ": ", Row::b_name, " of shape ", b.sym_sizes(),
-          " does not broadcast to ", Row::a_name, " of shape ", a.sym_sizes());
+      TORCH_CHECK(at::is_expandable_to(b.sym_sizes(), a.sym_sizes()), op, ": ", Row::b_name, " of shape ",
+                  b.sym_sizes(), " does not broadcast to ", Row::a_name, " of shape ", a.sym_sizes());
       return c10::SymDimVector(a.sym_sizes().begin(), a.sym_sizes().end());
     } else {
       return broadcast_shape(a, b, op, Row::a_name, Row::b_name);
@@ -185,17 +178,14 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   }
 
   // grad (or another output-like tensor) must have the output's shape and dtype.
-  static void check_output_like(
-      const char* op, const char* arg, const at::Tensor& t, const c10::SymDimVector& shape, at::ScalarType dtype,
-      const at::Tensor& a) {
+  static void check_output_like(const char* op, const char* arg, const at::Tensor& t, const c10::SymDimVector& shape,
+                                at::ScalarType dtype, const at::Tensor& a) {
     check_floating(t, op, arg);
     check_same_device(t, a, op, arg, Row::a_name);
-    TORCH_CHECK_TYPE(
-        t.scalar_type() == dtype, op, ": ", arg, " has dtype ", dtype_name(t.scalar_type()),
-        " but the output has dtype ", dtype_name(dtype));
-    TORCH_CHECK(
-        t.sym_sizes() == c10::SymIntArrayRef(shape), op, ": ", arg, " has shape ", t.sym_sizes(),
-        " but the output has shape ", c10::SymIntArrayRef(shape));
+    TORCH_CHECK_TYPE(t.scalar_type() == dtype, op, ": ", arg, " has dtype ", dtype_name(t.scalar_type()),
+                     " but the output has dtype ", dtype_name(dtype));
+    TORCH_CHECK(t.sym_sizes() == c10::SymIntArrayRef(shape), op, ": ", arg, " has shape ", t.sym_sizes(),
+                " but the output has shape ", c10::SymIntArrayRef(shape));
   }
 
   // ---- split: CPU and Meta ----
@@ -240,8 +230,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return out;
   }
 
-  static at::ScalarType check_backward(
-      const char* op, const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
+  static at::ScalarType check_backward(const char* op, const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b,
+                                       A... s) {
     check_args(op, s...);
     const auto shape = check_pair(op, a, b);
     const auto dtype = at::result_type(a, b);
@@ -260,9 +250,9 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return {out[0], out[1]};
   }
 
-  static at::ScalarType check_double_backward(
-      const char* op, const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
-      const at::Tensor& b, A... s) {
+  static at::ScalarType check_double_backward(const char* op, const at::Tensor& gg_a, const at::Tensor& gg_b,
+                                              const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b,
+                                              A... s) {
     const auto dtype = check_backward(op, grad, a, b, s...);
     const std::string gg_a_name = std::string("gg_") + Row::a_name;
     const std::string gg_b_name = std::string("gg_") + Row::b_name;
@@ -270,19 +260,16 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_like(gg_b, b, op, gg_b_name.c_str(), Row::b_name, /*exact_shape=*/true);
     return dtype;
   }
-  static Triple double_backward_cpu(
-      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
-      const at::Tensor& b, A... s) {
+  static Triple double_backward_cpu(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
+                                    const at::Tensor& a, const at::Tensor& b, A... s) {
     const char* op = double_backward_name();
     const auto dtype = check_double_backward(op, gg_a, gg_b, grad, a, b, s...);
-    auto out = gradients_cpu<Row>(
-        op, Pass::Second, args_t(s...), {gg_a.to(dtype), gg_b.to(dtype), grad, a.to(dtype), b.to(dtype)}, grad,
-        {grad, a, b});
+    auto out = gradients_cpu<Row>(op, Pass::Second, args_t(s...),
+                                  {gg_a.to(dtype), gg_b.to(dtype), grad, a.to(dtype), b.to(dtype)}, grad, {grad, a, b});
     return {out[0], out[1], out[2]};
   }
-  static Triple double_backward_meta(
-      const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad, const at::Tensor& a,
-      const at::Tensor& b, A... s) {
+  static Triple double_backward_meta(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
+                                     const at::Tensor& a, const at::Tensor& b, A... s) {
     check_double_backward(double_backward_name(), gg_a, gg_b, grad, a, b, s...);
     auto out = gradients_meta(grad, {grad, a, b});
     return {out[0], out[1], out[2]};
@@ -297,9 +284,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     TORCH_CHECK(dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for x with ", ndim, " dimensions");
     const int64_t d = dim < 0 ? dim + ndim : dim;
     const c10::SymInt size = x.sym_size(d);
-    TORCH_CHECK(
-        size % 2 == 0, op, ": the size of dim ", dim, " (", size, ") must be even: it holds gate and up (layout '",
-        layout, "')");
+    TORCH_CHECK(size % 2 == 0, op, ": the size of dim ", dim, " (", size,
+                ") must be even: it holds gate and up (layout '", layout, "')");
     const c10::SymInt half = size / 2;
     switch (kind) {
       case Layout::GateUp:
@@ -339,7 +325,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
-  static at::Tensor& packed_out_cpu(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s, at::Tensor& out) {
+  static at::Tensor& packed_out_cpu(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s,
+                                    at::Tensor& out) {
     const char* op = packed_name();
     check_args(op, s...);
     auto [gate, up] = parts_checked(x, dim, layout, op);
@@ -348,7 +335,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
-  static at::Tensor& packed_out_meta(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s, at::Tensor& out) {
+  static at::Tensor& packed_out_meta(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s,
+                                     at::Tensor& out) {
     check_args(packed_name(), s...);
     auto parts = parts_checked(x, dim, layout, packed_name());
     check_out(out, x.scalar_type(), x, packed_name());
@@ -360,15 +348,15 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return empty_like_preserving(std::get<0>(parts_checked(x, dim, layout, packed_name())));
   }
 
-  static Pair check_packed_backward(
-      const char* op, const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
+  static Pair check_packed_backward(const char* op, const at::Tensor& grad, const at::Tensor& x, int64_t dim,
+                                    c10::string_view layout, A... s) {
     check_args(op, s...);
     auto p = parts_checked(x, dim, layout, op);
     check_like(grad, std::get<0>(p), op, "grad", "the output", /*exact_shape=*/true);
     return p;
   }
-  static at::Tensor packed_backward_cpu(
-      const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
+  static at::Tensor packed_backward_cpu(const at::Tensor& grad, const at::Tensor& x, int64_t dim,
+                                        c10::string_view layout, A... s) {
     const char* op = packed_backward_name();
     auto [gate, up] = check_packed_backward(op, grad, x, dim, layout, s...);
     at::Tensor grad_x = empty_like_preserving(x);
@@ -384,8 +372,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     cpu::binary_stub<Row>.select(op)(iter, Pass::First, args_t(s...), nullptr);
     return grad_x;
   }
-  static at::Tensor packed_backward_meta(
-      const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
+  static at::Tensor packed_backward_meta(const at::Tensor& grad, const at::Tensor& x, int64_t dim,
+                                         c10::string_view layout, A... s) {
     check_packed_backward(packed_backward_name(), grad, x, dim, layout, s...);
     return empty_like_preserving(x);
   }
@@ -400,16 +388,14 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     // gated ops take their scalar parameters by keyword only
     const std::string star = kGated ? ", *" : "";
     m.def((op + "(Tensor " + a + ", Tensor " + b + star + params + ") -> Tensor").c_str(), op_tags());
-    m.def(
-        (op + "_backward(Tensor grad, Tensor " + a + ", Tensor " + b + plain + ") -> (Tensor grad_" + a +
-         ", Tensor grad_" + b + ")")
-            .c_str(),
-        op_tags());
-    m.def(
-        (op + "_double_backward(Tensor gg_" + a + ", Tensor gg_" + b + ", Tensor grad, Tensor " + a + ", Tensor " + b +
-         plain + ") -> (Tensor grad_grad, Tensor grad_" + a + ", Tensor grad_" + b + ")")
-            .c_str(),
-        op_tags());
+    m.def((op + "_backward(Tensor grad, Tensor " + a + ", Tensor " + b + plain + ") -> (Tensor grad_" + a +
+           ", Tensor grad_" + b + ")")
+              .c_str(),
+          op_tags());
+    m.def((op + "_double_backward(Tensor gg_" + a + ", Tensor gg_" + b + ", Tensor grad, Tensor " + a + ", Tensor " +
+           b + plain + ") -> (Tensor grad_grad, Tensor grad_" + a + ", Tensor grad_" + b + ")")
+              .c_str(),
+          op_tags());
     register_kernel(m, op, c10::DispatchKey::CPU, &forward_cpu);
     register_kernel(m, op + "_backward", c10::DispatchKey::CPU, &backward_cpu);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::CPU, &double_backward_cpu);
@@ -425,23 +411,21 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_out_autograd(m, op + ".out");
     if constexpr (kGated) {
       using Packed = autograd::PackedAutograd<BinaryOp>;
-      m.def(
-          (op + "_packed(Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params + ") -> Tensor")
-              .c_str(),
-          op_tags());
-      m.def(
-          (op + "_packed_backward(Tensor grad, Tensor x, int dim, str layout" + plain + ") -> Tensor").c_str(),
-          op_tags());
+      m.def((op + "_packed(Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params +
+             ") -> Tensor")
+                .c_str(),
+            op_tags());
+      m.def((op + "_packed_backward(Tensor grad, Tensor x, int dim, str layout" + plain + ") -> Tensor").c_str(),
+            op_tags());
       register_kernel(m, op + "_packed", c10::DispatchKey::CPU, &packed_cpu);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::CPU, &packed_backward_cpu);
       register_kernel(m, op + "_packed", c10::DispatchKey::Meta, &packed_meta);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::Meta, &packed_backward_meta);
       register_kernel(m, op + "_packed", c10::DispatchKey::Autograd, &Packed::forward);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::Autograd, &Packed::backward);
-      m.def(
-          out_schema(op + "_packed", "Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params)
-              .c_str(),
-          out_tags());
+      m.def(out_schema(op + "_packed", "Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params)
+                .c_str(),
+            out_tags());
       register_kernel(m, op + "_packed.out", c10::DispatchKey::CPU, &packed_out_cpu);
       register_kernel(m, op + "_packed.out", c10::DispatchKey::Meta, &packed_out_meta);
       register_out_autograd(m, op + "_packed.out");

@@ -3,8 +3,6 @@
 
 namespace actops {
 
-const char* cpu_capability() {
-  return cpu::isa_name(cpu::runtime_isa());
-}
+const char* cpu_capability() { return cpu::isa_name(cpu::runtime_isa()); }
 
 }  // namespace actops

@@ -14,9 +14,7 @@ extern "C" const int actops_library_anchor = 1;
 namespace actops {
 
 namespace detail {
-c10::OperatorHandle find_op(const char* name) {
-  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
-}
+c10::OperatorHandle find_op(const char* name) { return c10::Dispatcher::singleton().findSchemaOrThrow(name, ""); }
 c10::OperatorHandle find_op_overload(const char* name, const char* overload) {
   return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
 }

@@ -4,9 +4,9 @@
 // ops/cpu/maxout_kernel.cpp; autograd: autograd/maxout.cpp.
 #include <ATen/native/Resize.h>
 #include <ATen/ops/empty.h>
+#include <torch/library.h>
 
 #include <limits>
-#include <torch/library.h>
 
 #include "ops/cpu/kernel_stubs.h"
 #include "ops/op_support.h"
@@ -37,8 +37,8 @@ using Pair = std::tuple<at::Tensor, at::Tensor>;
 
 int64_t checked_dim(int64_t dim, int64_t ndim, const char* op, const char* arg = "x") {
   TORCH_CHECK(ndim > 0, op, ": ", arg, " must have at least one dimension");
-  TORCH_CHECK(
-      dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for ", arg, " with ", ndim, " dimensions");
+  TORCH_CHECK(dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for ", arg, " with ", ndim,
+              " dimensions");
   return dim < 0 ? dim + ndim : dim;
 }
 
@@ -48,8 +48,7 @@ c10::SymDimVector maxout_output_shape(const at::Tensor& x, int64_t pieces, int64
   TORCH_CHECK(pieces >= 1, op, ": pieces must be at least 1, got ", pieces);
   const int64_t d = checked_dim(dim, x.dim(), op);
   const c10::SymInt size = x.sym_size(d);
-  TORCH_CHECK(
-      size % pieces == 0, op, ": pieces (", pieces, ") must divide the size of dim ", dim, " (", size, ")");
+  TORCH_CHECK(size % pieces == 0, op, ": pieces (", pieces, ") must divide the size of dim ", dim, " (", size, ")");
   c10::SymDimVector shape(x.sym_sizes().begin(), x.sym_sizes().end());
   shape[d] = size / pieces;
   return shape;
@@ -73,15 +72,14 @@ Pair maxout_with_indices_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
   at::Tensor indices = at::empty(sizes, x.options().dtype(maxout_index_dtype(pieces)));
   if (out.numel() > 0) {
     const at::Tensor input = x.contiguous();
-    cpu::maxout_forward_stub.select(kMaxout)(input, out, indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
+    cpu::maxout_forward_stub.select(kMaxout)(input, out, indices,
+                                             geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
   }
   return {out, indices};
 }
 Pair maxout_with_indices_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
   const auto shape = maxout_output_shape(x, pieces, dim, kWithIndices);
-  return {
-      at::empty_symint(shape, x.options()),
-      at::empty_symint(shape, x.options().dtype(maxout_index_dtype(pieces)))};
+  return {at::empty_symint(shape, x.options()), at::empty_symint(shape, x.options().dtype(maxout_index_dtype(pieces)))};
 }
 
 // Without a gradient to record, no indices are kept.
@@ -91,7 +89,8 @@ at::Tensor maxout_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
   at::Tensor out = at::empty(sizes, x.options());
   if (out.numel() > 0) {
     at::Tensor no_indices;
-    cpu::maxout_forward_stub.select(kMaxout)(x.contiguous(), out, no_indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+    cpu::maxout_forward_stub.select(kMaxout)(x.contiguous(), out, no_indices,
+                                             geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
   }
   return out;
 }
@@ -110,8 +109,8 @@ at::Tensor& maxout_out_cpu(const at::Tensor& x, int64_t pieces, int64_t dim, at:
   if (out.numel() > 0) {
     at::Tensor no_indices;
     at::Tensor target = out.is_contiguous() ? out : at::empty(sizes, x.options());
-    cpu::maxout_forward_stub.select(kMaxout)(
-        x.contiguous(), target, no_indices, geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+    cpu::maxout_forward_stub.select(kMaxout)(x.contiguous(), target, no_indices,
+                                             geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
     if (!target.is_same(out)) {
       out.copy_(target);
     }
@@ -126,23 +125,21 @@ at::Tensor& maxout_out_meta(const at::Tensor& x, int64_t pieces, int64_t dim, at
 }
 
 // grad_x's shape: grad's with dim multiplied by pieces.
-c10::SymDimVector maxout_input_shape(
-    const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim, const char* op) {
+c10::SymDimVector maxout_input_shape(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim,
+                                     const char* op) {
   check_floating(grad, op, "grad");
   TORCH_CHECK(pieces >= 1, op, ": pieces must be at least 1, got ", pieces);
   const int64_t d = checked_dim(dim, grad.dim(), op, "grad");
-  TORCH_CHECK_TYPE(
-      indices.scalar_type() == maxout_index_dtype(pieces), op, ": indices for ", pieces, " pieces must have dtype ",
-      c10::getDtypeNames(maxout_index_dtype(pieces)).first, ", got ", c10::getDtypeNames(indices.scalar_type()).first);
-  TORCH_CHECK(
-      indices.sym_sizes() == grad.sym_sizes(), op, ": indices have shape ", indices.sym_sizes(),
-      " but grad has shape ", grad.sym_sizes());
+  TORCH_CHECK_TYPE(indices.scalar_type() == maxout_index_dtype(pieces), op, ": indices for ", pieces,
+                   " pieces must have dtype ", c10::getDtypeNames(maxout_index_dtype(pieces)).first, ", got ",
+                   c10::getDtypeNames(indices.scalar_type()).first);
+  TORCH_CHECK(indices.sym_sizes() == grad.sym_sizes(), op, ": indices have shape ", indices.sym_sizes(),
+              " but grad has shape ", grad.sym_sizes());
   check_same_device(indices, grad, op, "indices", "grad");
   c10::SymDimVector shape(grad.sym_sizes().begin(), grad.sym_sizes().end());
   if (const auto size = shape[d].maybe_as_int(); size.has_value() && *size > 0) {
-    TORCH_CHECK(
-        *size <= std::numeric_limits<int64_t>::max() / pieces, op, ": the size of dim ", dim, " of grad (", *size,
-        ") times pieces (", pieces, ") overflows int64");
+    TORCH_CHECK(*size <= std::numeric_limits<int64_t>::max() / pieces, op, ": the size of dim ", dim, " of grad (",
+                *size, ") times pieces (", pieces, ") overflows int64");
   }
   shape[d] = shape[d] * pieces;
   return shape;
@@ -154,7 +151,8 @@ at::Tensor maxout_backward_cpu(const at::Tensor& grad, const at::Tensor& indices
   if (grad_x.numel() > 0) {
     const at::Tensor g = grad.contiguous();
     const at::Tensor idx = indices.contiguous();
-    cpu::maxout_backward_stub.select(kBackward)(g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward, "grad")));
+    cpu::maxout_backward_stub.select(kBackward)(
+        g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward, "grad")));
   }
   return grad_x;
 }

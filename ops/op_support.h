@@ -32,12 +32,12 @@ void check_floating(const at::Tensor& t, const char* op, const char* arg);
 // the message): same dtype and device, and, when `exact_shape`, the same
 // shape, else a shape that broadcasts to ref's without changing it (a
 // parameter: one value or one per channel).
-void check_like(
-    const at::Tensor& other, const at::Tensor& ref, const char* op, const char* arg, const char* ref_name,
-    bool exact_shape);
+void check_like(const at::Tensor& other, const at::Tensor& ref, const char* op, const char* arg, const char* ref_name,
+                bool exact_shape);
 
 // Both on one device.
-void check_same_device(const at::Tensor& a, const at::Tensor& b, const char* op, const char* a_name, const char* b_name);
+void check_same_device(const at::Tensor& a, const at::Tensor& b, const char* op, const char* a_name,
+                       const char* b_name);
 
 // A new tensor like x (shape and memory format), optionally of another dtype.
 at::Tensor empty_like_preserving(const at::Tensor& x);

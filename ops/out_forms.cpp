@@ -31,9 +31,8 @@ std::string out_schema(const std::string& name, const std::string& arguments) {
 
 void check_out(const at::Tensor& out, at::ScalarType dtype, const at::Tensor& like, const char* op) {
   TORCH_CHECK(out.defined(), op, ": out is an undefined tensor");
-  TORCH_CHECK_TYPE(
-      out.scalar_type() == dtype, op, ": out has dtype ", dtype_name(out.scalar_type()),
-      " but the result has dtype ", dtype_name(dtype), " (out= does not cast)");
+  TORCH_CHECK_TYPE(out.scalar_type() == dtype, op, ": out has dtype ", dtype_name(out.scalar_type()),
+                   " but the result has dtype ", dtype_name(dtype), " (out= does not cast)");
   check_same_device(out, like, op, "out", "the input");
 }
 
@@ -60,14 +59,12 @@ void out_autograd(const c10::OperatorHandle& op, c10::DispatchKeySet keys, torch
       has_tangent = has_tangent || t._fw_grad(/*level=*/0).defined();
     }
   }
-  TORCH_CHECK(
-      !(requires_grad && at::GradMode::is_enabled()), error_name(op),
-      ": functions with out=... arguments don't support automatic differentiation, but one of the arguments "
-      "requires grad (call it under torch.no_grad(), or without out=)");
-  TORCH_CHECK(
-      !has_tangent, error_name(op),
-      ": functions with out=... arguments don't support forward-mode automatic differentiation, but one of the "
-      "arguments has a tangent");
+  TORCH_CHECK(!(requires_grad && at::GradMode::is_enabled()), error_name(op),
+              ": functions with out=... arguments don't support automatic differentiation, but one of the arguments "
+              "requires grad (call it under torch.no_grad(), or without out=)");
+  TORCH_CHECK(!has_tangent, error_name(op),
+              ": functions with out=... arguments don't support forward-mode automatic differentiation, but one of the "
+              "arguments has a tangent");
   at::AutoDispatchBelowAutograd guard;
   op.redispatchBoxed(keys & c10::after_autograd_keyset, stack);
 }
@@ -125,9 +122,9 @@ void functionalize(const c10::OperatorHandle& op, c10::DispatchKeySet /*keys*/, 
   const size_t n_returns = functional.schema().returns().size();
   c10::IValue& first = (*stack)[stack->size() - n_returns];
   const at::Tensor result = first.toTensor();
-  TORCH_CHECK_TYPE(
-      written.scalar_type() == result.scalar_type(), error_name(op), ": ", (is_out ? "out" : "x"), " has dtype ",
-      dtype_name(written.scalar_type()), " but the result has dtype ", dtype_name(result.scalar_type()));
+  TORCH_CHECK_TYPE(written.scalar_type() == result.scalar_type(), error_name(op), ": ", (is_out ? "out" : "x"),
+                   " has dtype ", dtype_name(written.scalar_type()), " but the result has dtype ",
+                   dtype_name(result.scalar_type()));
   if (is_out) {
     at::native::resize_output_symint(written, result.sym_sizes());
   }
@@ -147,9 +144,8 @@ void register_out_autograd(torch::Library& m, const std::string& name) {
 }
 
 void register_inplace_view(torch::Library& m, const std::string& name) {
-  m.impl(
-      name.c_str(), c10::DispatchKey::ADInplaceOrView,
-      torch::CppFunction::makeFromBoxedFunction<&bump_written_versions>());
+  m.impl(name.c_str(), c10::DispatchKey::ADInplaceOrView,
+         torch::CppFunction::makeFromBoxedFunction<&bump_written_versions>());
   m.impl(name.c_str(), c10::DispatchKey::Functionalize, torch::CppFunction::makeFromBoxedFunction<&functionalize>());
 }
 

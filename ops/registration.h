@@ -21,10 +21,10 @@ void register_kernel(torch::Library& m, const std::string& name, c10::DispatchKe
   m.impl(name.c_str(), torch::dispatch(key, fn));
 }
 
-void define_unary_ops(torch::Library& m);       // ops/unary_ops.cpp, from the table
-void define_binary_ops(torch::Library& m);      // ops/binary_ops.cpp, from the table
-void define_trelu_mask_ops(torch::Library& m);  // ops/trelu.cpp
-void define_maxout_ops(torch::Library& m);      // ops/maxout.cpp
+void define_unary_ops(torch::Library& m);              // ops/unary_ops.cpp, from the table
+void define_binary_ops(torch::Library& m);             // ops/binary_ops.cpp, from the table
+void define_trelu_mask_ops(torch::Library& m);         // ops/trelu.cpp
+void define_maxout_ops(torch::Library& m);             // ops/maxout.cpp
 void register_trelu_mask_autograd(torch::Library& m);  // autograd/trelu.cpp
 void register_maxout_autograd(torch::Library& m);      // autograd/maxout.cpp
 

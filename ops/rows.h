@@ -23,16 +23,16 @@ struct args_of<void (*)(int, Args...)> {
 
 enum class Kind { Unary, Parametric, Gated };
 
-#define ACTOPS_ROW(name_, kind_, a_, b_, params, schema_)                \
-  struct name_ {                                                        \
-    static constexpr const char* name = #name_;                         \
-    static constexpr const char* qualified_name = "actops." #name_;     \
-    static constexpr Kind kind = Kind::kind_;                           \
-    static constexpr const char* a_name = a_;                           \
-    static constexpr const char* b_name = b_;                           \
-    static constexpr const char* schema_params = schema_;               \
-    static void signature(int ACTOPS_UNPAREN(params));                  \
-    using args_t = typename args_of<decltype(&signature)>::type;        \
+#define ACTOPS_ROW(name_, kind_, a_, b_, params, schema_)           \
+  struct name_ {                                                    \
+    static constexpr const char* name = #name_;                     \
+    static constexpr const char* qualified_name = "actops." #name_; \
+    static constexpr Kind kind = Kind::kind_;                       \
+    static constexpr const char* a_name = a_;                       \
+    static constexpr const char* b_name = b_;                       \
+    static constexpr const char* schema_params = schema_;           \
+    static void signature(int ACTOPS_UNPAREN(params));              \
+    using args_t = typename args_of<decltype(&signature)>::type;    \
   };
 
 #define ACTOPS_UNARY_ROW(name, Math, params, args, schema) ACTOPS_ROW(name, Unary, "x", "", params, schema)
@@ -47,21 +47,11 @@ ACTOPS_GATED_OPS(ACTOPS_GATED_ROW)
 // The error and node names of a row's ops: "actops.<name>[_suffix]".
 template <typename Row>
 struct Names {
-  static const char* name() {
-    return Row::qualified_name;
-  }
-  static const char* backward_name() {
-    return suffixed<0>();
-  }
-  static const char* double_backward_name() {
-    return suffixed<1>();
-  }
-  static const char* packed_name() {
-    return suffixed<2>();
-  }
-  static const char* packed_backward_name() {
-    return suffixed<3>();
-  }
+  static const char* name() { return Row::qualified_name; }
+  static const char* backward_name() { return suffixed<0>(); }
+  static const char* double_backward_name() { return suffixed<1>(); }
+  static const char* packed_name() { return suffixed<2>(); }
+  static const char* packed_backward_name() { return suffixed<3>(); }
 
  private:
   template <int Which>

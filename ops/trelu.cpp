@@ -26,11 +26,10 @@ using Pair = std::tuple<at::Tensor, at::Tensor>;
 void check_mask(const at::Tensor& mask, const at::Tensor& grad, const char* op) {
   check_floating(grad, op, "grad");
   TORCH_CHECK(mask.defined(), op, ": mask is an undefined tensor");
-  TORCH_CHECK_TYPE(
-      mask.scalar_type() == at::kBool, op, ": mask must be a bool tensor, got dtype ", dtype_name(mask.scalar_type()));
-  TORCH_CHECK(
-      mask.sym_sizes() == grad.sym_sizes(), op, ": mask has shape ", mask.sym_sizes(), " but grad has shape ",
-      grad.sym_sizes());
+  TORCH_CHECK_TYPE(mask.scalar_type() == at::kBool, op, ": mask must be a bool tensor, got dtype ",
+                   dtype_name(mask.scalar_type()));
+  TORCH_CHECK(mask.sym_sizes() == grad.sym_sizes(), op, ": mask has shape ", mask.sym_sizes(), " but grad has shape ",
+              grad.sym_sizes());
   check_same_device(mask, grad, op, "mask", "grad");
 }
 
@@ -77,12 +76,8 @@ at::Tensor& trelu_inplace_meta(at::Tensor& x, double /*threshold*/, double /*alp
 at::Tensor trelu_with_mask_inplace_cpu(at::Tensor& x, double threshold, double alpha) {
   check_floating(x, kWithMaskInplace, "x");
   at::Tensor mask = empty_like_preserving(x, at::kBool);
-  auto iter = at::TensorIteratorConfig()
-                  .check_all_same_dtype(false)
-                  .add_output(x)
-                  .add_output(mask)
-                  .add_const_input(x)
-                  .build();
+  auto iter =
+      at::TensorIteratorConfig().check_all_same_dtype(false).add_output(x).add_output(mask).add_const_input(x).build();
   cpu::trelu_with_mask_stub.select(kWithMaskInplace)(iter, threshold, alpha);
   return mask;
 }
@@ -143,8 +138,7 @@ void define_trelu_mask_ops(torch::Library& m) {
   register_kernel(m, "trelu.out", c10::DispatchKey::Meta, &trelu_out_meta);
   register_out_autograd(m, "trelu.out");
   m.def("trelu_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor(a!)", inplace_tags());
-  m.def(
-      "trelu_with_mask_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor mask", op_tags());
+  m.def("trelu_with_mask_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor mask", op_tags());
   register_kernel(m, "trelu_", c10::DispatchKey::CPU, &trelu_inplace_cpu);
   register_kernel(m, "trelu_", c10::DispatchKey::Meta, &trelu_inplace_meta);
   register_kernel(m, "trelu_with_mask_", c10::DispatchKey::CPU, &trelu_with_mask_inplace_cpu);

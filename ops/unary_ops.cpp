@@ -60,9 +60,7 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
 
   // ---- CPU and Meta kernels ----
   // Checks the scalar arguments (gelu's approximate) as the kernel will read them.
-  static void check_args(const char* op, A... a) {
-    (void)math::Maker<Math>::make(op, a...);
-  }
+  static void check_args(const char* op, A... a) { (void)math::Maker<Math>::make(op, a...); }
 
   static at::Tensor run_cpu(const char* op, Pass pass, at::TensorIteratorConfig& config, at::Tensor out, A... a) {
     auto iter = config.build();
@@ -126,8 +124,7 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_floating(x, op, "x");
     check_like(grad, x, op, "grad", "x", /*exact_shape=*/true);
   }
-  static at::Tensor gradient_cpu(
-      const char* op, Pass pass, const at::Tensor& grad, const at::Tensor& x, A... a) {
+  static at::Tensor gradient_cpu(const char* op, Pass pass, const at::Tensor& grad, const at::Tensor& x, A... a) {
     check_gradient(op, grad, x, a...);
     at::Tensor out = empty_like_preserving(x);
     at::TensorIteratorConfig config;

@@ -152,10 +152,24 @@ def exact_trelu(x):
 # Written once for torch (float64) and mpmath: differentiating a' numerically or by
 # autograd cancels in the right tails (1 - tanh^2, 1 - sigmoid), where a'' is tiny.
 
-MP = types.SimpleNamespace(sigmoid=_sigmoid, exp=mpmath.exp, tanh=mpmath.tanh, cosh=mpmath.cosh,
-                           softplus=lambda x: mpmath.log1p(mpmath.exp(x)), sqrt=mpmath.sqrt, pi=mpmath.pi)
-TORCH = types.SimpleNamespace(sigmoid=torch.sigmoid, exp=torch.exp, tanh=torch.tanh, cosh=torch.cosh,
-                              softplus=lambda x: torch.logaddexp(x, torch.zeros_like(x)), sqrt=math.sqrt, pi=math.pi)
+MP = types.SimpleNamespace(
+    sigmoid=_sigmoid,
+    exp=mpmath.exp,
+    tanh=mpmath.tanh,
+    cosh=mpmath.cosh,
+    softplus=lambda x: mpmath.log1p(mpmath.exp(x)),
+    sqrt=mpmath.sqrt,
+    pi=mpmath.pi,
+)
+TORCH = types.SimpleNamespace(
+    sigmoid=torch.sigmoid,
+    exp=torch.exp,
+    tanh=torch.tanh,
+    cosh=torch.cosh,
+    softplus=lambda x: torch.logaddexp(x, torch.zeros_like(x)),
+    sqrt=math.sqrt,
+    pi=math.pi,
+)
 
 
 def mish_second(x, m):
@@ -273,22 +287,41 @@ OPS = {
     for op in [
         Op("mish", "unary", MISH, actops.mish, F.mish),
         Op("swish", "unary", SWISH, actops.swish, F.silu),
-        Op("swish_learnable", "unary", SWISH, lambda x: actops.swish(x, beta=_one(x)),
-           lambda x: x * torch.sigmoid(_one(x) * x)),
+        Op(
+            "swish_learnable",
+            "unary",
+            SWISH,
+            lambda x: actops.swish(x, beta=_one(x)),
+            lambda x: x * torch.sigmoid(_one(x) * x),
+        ),
         Op("swish_beta0", "unary", HALF, lambda x: actops.swish(x, beta=0.0), lambda x: x * torch.sigmoid(0.0 * x)),
-        Op("swish_beta_inf", "unary", STEP, lambda x: actops.swish(x, beta=INF),
-           lambda x: x * torch.sigmoid(INF * x)),
+        Op("swish_beta_inf", "unary", STEP, lambda x: actops.swish(x, beta=INF), lambda x: x * torch.sigmoid(INF * x)),
         Op("gelu", "unary", GELU, actops.gelu, F.gelu),
-        Op("gelu_tanh", "unary", GELU_TANH, lambda x: actops.gelu(x, approximate="tanh"),
-           lambda x: F.gelu(x, approximate="tanh")),
-        Op("trelu", "unary", TRELU, lambda x: actops.trelu(x, threshold=TRELU_THRESHOLD, alpha=TRELU_ALPHA),
-           lambda x: torch.where(x > TRELU_THRESHOLD, x, TRELU_ALPHA * x)),
+        Op(
+            "gelu_tanh",
+            "unary",
+            GELU_TANH,
+            lambda x: actops.gelu(x, approximate="tanh"),
+            lambda x: F.gelu(x, approximate="tanh"),
+        ),
+        Op(
+            "trelu",
+            "unary",
+            TRELU,
+            lambda x: actops.trelu(x, threshold=TRELU_THRESHOLD, alpha=TRELU_ALPHA),
+            lambda x: torch.where(x > TRELU_THRESHOLD, x, TRELU_ALPHA * x),
+        ),
         Op("relu2", "unary", RELU2, actops.relu2, lambda x: torch.relu(x) ** 2),
         Op("swiglu", "gated", SWISH, actops.swiglu, lambda g, u: F.silu(g) * u),
         Op("geglu", "gated", GELU, actops.geglu, lambda g, u: F.gelu(g) * u),
         Op("reglu", "gated", RELU, actops.reglu, lambda g, u: torch.relu(g) * u),
-        Op("maxout", "maxout", None, lambda x: actops.maxout(x, MAXOUT_PIECES, 0),
-           lambda x: x.unflatten(0, (-1, MAXOUT_PIECES)).max(1).values),
+        Op(
+            "maxout",
+            "maxout",
+            None,
+            lambda x: actops.maxout(x, MAXOUT_PIECES, 0),
+            lambda x: x.unflatten(0, (-1, MAXOUT_PIECES)).max(1).values,
+        ),
     ]
 }
 
@@ -364,10 +397,16 @@ def grid(dtype: torch.dtype, quick: bool) -> Tensor:
         parts = [torch.linspace(-120, 120, n_linear, dtype=torch.float64).to(dtype), bit_sweep(dtype, n_sweep)]
     else:
         n_linear, n_sweep, window = (160, 60, 2) if quick else (1600, 500, 8)
-        parts = [torch.linspace(-40, 40, n_linear, dtype=dtype), torch.linspace(-760, -680, n_linear // 8, dtype=dtype),
-                 bit_sweep(dtype, n_sweep)]
-    parts += [bit_window(info.tiny, dtype, window), bit_window(smallest_subnormal(dtype), dtype, window),
-              specials(dtype)]
+        parts = [
+            torch.linspace(-40, 40, n_linear, dtype=dtype),
+            torch.linspace(-760, -680, n_linear // 8, dtype=dtype),
+            bit_sweep(dtype, n_sweep),
+        ]
+    parts += [
+        bit_window(info.tiny, dtype, window),
+        bit_window(smallest_subnormal(dtype), dtype, window),
+        specials(dtype),
+    ]
     return _unique(torch.cat(parts))
 
 
@@ -434,8 +473,11 @@ def reference64(op: Op, inputs: Sequence[Tensor]) -> Reference:
     a, a1, a2, a3 = activation64(op.activation, x)
     zero = torch.zeros_like(x)
     if op.kind == "unary":
-        passes = {"fwd": (a, a.abs() + (x * a1).abs()), "d/dx": (a1, a1.abs() + (x * a2).abs()),
-                  "d2/dx2": (a2, a2.abs() + (x * a3).abs())}
+        passes = {
+            "fwd": (a, a.abs() + (x * a1).abs()),
+            "d/dx": (a1, a1.abs() + (x * a2).abs()),
+            "d2/dx2": (a2, a2.abs() + (x * a3).abs()),
+        }
     else:
         u = inputs[1].double()
         passes = {
@@ -449,8 +491,11 @@ def reference64(op: Op, inputs: Sequence[Tensor]) -> Reference:
     everywhere, smooth = torch.ones_like(x, dtype=torch.bool), ~x.isnan()
     for kink in op.activation.kinks:
         smooth &= x != kink
-    return {p: (v, zero, torch.where(s.isfinite(), s, v.abs()), everywhere if p in ("fwd", "d/dup") else smooth)
-            for p, (v, s) in passes.items() if p in op.passes}
+    return {
+        p: (v, zero, torch.where(s.isfinite(), s, v.abs()), everywhere if p in ("fwd", "d/dup") else smooth)
+        for p, (v, s) in passes.items()
+        if p in op.passes
+    }
 
 
 def maxout_reference(x: Tensor) -> Reference:
@@ -462,8 +507,10 @@ def maxout_reference(x: Tensor) -> Reference:
     first = is_top.to(torch.int8).argmax(1, keepdim=True)
     grad = torch.zeros_like(groups).scatter_(1, first, 1.0).flatten()
     top = top.flatten()
-    return {"fwd": (top, torch.zeros_like(top), top.abs(), torch.ones_like(top, dtype=torch.bool)),
-            "d/dx": (grad, torch.zeros_like(grad), grad.abs(), torch.ones_like(grad, dtype=torch.bool))}
+    return {
+        "fwd": (top, torch.zeros_like(top), top.abs(), torch.ones_like(top, dtype=torch.bool)),
+        "d/dx": (grad, torch.zeros_like(grad), grad.abs(), torch.ones_like(grad, dtype=torch.bool)),
+    }
 
 
 @functools.lru_cache(maxsize=None)
@@ -617,7 +664,7 @@ def describe_point(op: Op, pass_: str, inputs: Sequence[Tensor], index: int) -> 
     """The input(s) behind output element `index`, for the worst-point column."""
     if op.kind == "maxout":
         if pass_ == "fwd":
-            group = inputs[0][index * MAXOUT_PIECES: (index + 1) * MAXOUT_PIECES]
+            group = inputs[0][index * MAXOUT_PIECES : (index + 1) * MAXOUT_PIECES]
             return "max(" + ", ".join(f"{v:.7g}" for v in group.double().tolist()) + ")"
         return f"x={inputs[0][index].item():.7g}"
     if op.kind == "gated":
@@ -630,17 +677,23 @@ def summarize(op: Op, pass_: str, dtype, inputs, ref, results: Dict[str, Dict[st
     spurious count and the worst point (by the row's bound measure)."""
     paths = list(results)
     raws, conds, bad = ulp_errors(torch.stack([results[path][pass_] for path in paths]), *ref)
-    per_path = {path: {"max_raw": raws[k].max().item(), "max_cond": conds[k].max().item(),
-                       "spurious": int(bad[k].sum())} for k, path in enumerate(paths)}
+    per_path = {
+        path: {"max_raw": raws[k].max().item(), "max_cond": conds[k].max().item(), "spurious": int(bad[k].sum())}
+        for k, path in enumerate(paths)
+    }
     raw, cond, spurious = raws.amax(0), conds.amax(0), bad.any(0)
     measure, _ = bound(op, pass_, dtype)
     worst = int((raw if measure == "raw" else cond).argmax())
     worst_path = max(per_path, key=lambda p: per_path[p][f"max_{measure}"])
     return {
-        "max_raw": raw.max().item(), "max_cond": cond.max().item(),
-        "p_raw": percentile(raw, PERCENTILE), "p_cond": percentile(cond, PERCENTILE),
-        "spurious": int(spurious.sum()), "worst": describe_point(op, pass_, inputs, worst),
-        "worst_path": worst_path, "paths": per_path,
+        "max_raw": raw.max().item(),
+        "max_cond": cond.max().item(),
+        "p_raw": percentile(raw, PERCENTILE),
+        "p_cond": percentile(cond, PERCENTILE),
+        "spurious": int(spurious.sum()),
+        "worst": describe_point(op, pass_, inputs, worst),
+        "worst_path": worst_path,
+        "paths": per_path,
     }
 
 
@@ -657,8 +710,13 @@ def measure(op: Op, dtype: torch.dtype, quick: bool = True) -> List[dict]:
             evaluated[library] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
     for pass_ in op.passes:
         measure_name, ulps = bound(op, pass_, dtype)
-        row = {"op": op.name, "pass": pass_, "dtype": str(dtype).removeprefix("torch."),
-               "points": int(ref[pass_][0].numel()), "bound": {"measure": measure_name, "ulps": ulps}}
+        row = {
+            "op": op.name,
+            "pass": pass_,
+            "dtype": str(dtype).removeprefix("torch."),
+            "points": int(ref[pass_][0].numel()),
+            "bound": {"measure": measure_name, "ulps": ulps},
+        }
         for library, results in evaluated.items():
             if isinstance(results, str):
                 row[library] = {"error": results}
@@ -695,8 +753,19 @@ def failures(rows: Sequence[dict]) -> List[str]:
 
 # ---- output --------------------------------------------------------------------------
 
-HEADER = ["op", "pass", "dtype", "bound", "actops max", "actops p99.9", "actops spurious", "actops worst at",
-          "torch max", "torch p99.9", "torch spurious"]
+HEADER = [
+    "op",
+    "pass",
+    "dtype",
+    "bound",
+    "actops max",
+    "actops p99.9",
+    "actops spurious",
+    "actops worst at",
+    "torch max",
+    "torch p99.9",
+    "torch spurious",
+]
 
 
 def fmt(ulps: float) -> str:
@@ -721,8 +790,11 @@ def cells(row: dict) -> List[str]:
         if "error" in r:
             out += [r["error"][:40], "", ""] + ([""] if library == "actops" else [])
             continue
-        out += [f"{fmt(r['max_raw'])} / {fmt(r['max_cond'])}", f"{fmt(r['p_raw'])} / {fmt(r['p_cond'])}",
-                str(r["spurious"])]
+        out += [
+            f"{fmt(r['max_raw'])} / {fmt(r['max_cond'])}",
+            f"{fmt(r['p_raw'])} / {fmt(r['p_cond'])}",
+            str(r["spurious"]),
+        ]
         if library == "actops":
             out.append(r["worst"] if r[f"max_{b['measure']}"] > 0 else "")
     return out
@@ -756,9 +828,17 @@ def json_safe(value):
 
 def environment(quick: bool) -> dict:
     """What the numbers depend on: versions, the kernels' instruction set, the run's settings."""
-    return {"torch": torch.__version__, "actops": actops.__version__, "mpmath": mpmath.__version__,
-            "cpu_capability": actops.cpu_capability(), "machine": platform.machine(), "quick": quick,
-            "digits": DIGITS, "percentile": PERCENTILE, "paths": PATHS}
+    return {
+        "torch": torch.__version__,
+        "actops": actops.__version__,
+        "mpmath": mpmath.__version__,
+        "cpu_capability": actops.cpu_capability(),
+        "machine": platform.machine(),
+        "quick": quick,
+        "digits": DIGITS,
+        "percentile": PERCENTILE,
+        "paths": PATHS,
+    }
 
 
 def run(ops: Sequence[str], dtypes: Sequence[str], quick: bool, log=sys.stderr) -> List[dict]:

@@ -88,16 +88,16 @@ class Sizes:
     cnn_batch: int
 
 
-FULL = Sizes(layers=4, hidden=256, intermediate=688, heads=4, vocab=4096, seq=256, batch=8,
-             width=32, image=128, cnn_batch=8)
-QUICK = Sizes(layers=2, hidden=64, intermediate=172, heads=4, vocab=256, seq=32, batch=2,
-              width=8, image=32, cnn_batch=2)
+FULL = Sizes(
+    layers=4, hidden=256, intermediate=688, heads=4, vocab=4096, seq=256, batch=8, width=32, image=128, cnn_batch=8
+)
+QUICK = Sizes(
+    layers=2, hidden=64, intermediate=172, heads=4, vocab=256, seq=32, batch=2, width=8, image=32, cnn_batch=2
+)
 
 
 def conv_bn_mish(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.Mish()
-    )
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.Mish())
 
 
 class Residual(nn.Module):
@@ -120,8 +120,9 @@ class CSPStage(nn.Module):
         half = cout // 2
         self.down = conv_bn_mish(cin, cout, 3, 2)
         self.shortcut = conv_bn_mish(cout, half, 1)
-        self.main = nn.Sequential(conv_bn_mish(cout, half, 1), *(Residual(half) for _ in range(blocks)),
-                                  conv_bn_mish(half, half, 1))
+        self.main = nn.Sequential(
+            conv_bn_mish(cout, half, 1), *(Residual(half) for _ in range(blocks)), conv_bn_mish(half, half, 1)
+        )
         self.mix = conv_bn_mish(2 * half, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,23 +160,33 @@ def make_workload(name: str, sizes: Sizes) -> Workload:
         import transformers
 
         config = transformers.LlamaConfig(
-            hidden_size=sizes.hidden, intermediate_size=sizes.intermediate, num_hidden_layers=sizes.layers,
-            num_attention_heads=sizes.heads, num_key_value_heads=sizes.heads, vocab_size=sizes.vocab,
-            max_position_embeddings=sizes.seq, tie_word_embeddings=False,
+            hidden_size=sizes.hidden,
+            intermediate_size=sizes.intermediate,
+            num_hidden_layers=sizes.layers,
+            num_attention_heads=sizes.heads,
+            num_key_value_heads=sizes.heads,
+            vocab_size=sizes.vocab,
+            max_position_embeddings=sizes.seq,
+            tie_word_embeddings=False,
         )
         model = transformers.LlamaForCausalLM(config)
         ids = torch.randint(0, sizes.vocab, (sizes.batch, sizes.seq), generator=generator)
-        description = (f"Llama {sizes.layers} layers, hidden {sizes.hidden}, intermediate {sizes.intermediate}, "
-                       f"vocab {sizes.vocab}; batch {sizes.batch} x seq {sizes.seq}")
+        description = (
+            f"Llama {sizes.layers} layers, hidden {sizes.hidden}, intermediate {sizes.intermediate}, "
+            f"vocab {sizes.vocab}; batch {sizes.batch} x seq {sizes.seq}"
+        )
         return Workload(name, description, model, (ids,), lambda m, b: m(b[0], labels=b[0]).loss)
     if name == "mish_cnn":
         model = mish_cnn(sizes.width)
         images = torch.randn(sizes.cnn_batch, 3, sizes.image, sizes.image, generator=generator)
         labels = torch.randint(0, 10, (sizes.cnn_batch,), generator=generator)
-        description = (f"CSP-Darknet (conv-BN-Mish), width {sizes.width}; batch {sizes.cnn_batch} x 3 x "
-                       f"{sizes.image} x {sizes.image}")
-        return Workload(name, description, model, (images, labels),
-                        lambda m, b: nn.functional.cross_entropy(m(b[0]), b[1]))
+        description = (
+            f"CSP-Darknet (conv-BN-Mish), width {sizes.width}; batch {sizes.cnn_batch} x 3 x "
+            f"{sizes.image} x {sizes.image}"
+        )
+        return Workload(
+            name, description, model, (images, labels), lambda m, b: nn.functional.cross_entropy(m(b[0]), b[1])
+        )
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -334,8 +345,9 @@ def run_model(name: str, args: argparse.Namespace, sizes: Sizes) -> dict:
         "parameters": sum(p.numel() for p in workload.model.parameters()),
         "replaced": replaced,
         "initial_loss": losses,
-        "step_s": {v: {"median": median[v], "min": min(times[v]), "max": max(times[v]), "all": times[v]}
-                   for v in VARIANTS},
+        "step_s": {
+            v: {"median": median[v], "min": min(times[v]), "max": max(times[v]), "all": times[v]} for v in VARIANTS
+        },
         # each rep's two steps ran back to back: the median of their ratios is robust to drifting load
         "speedup": statistics.median(u / p for u, p in zip(times["unpatched"], times["patched"])),
         "speedup_of_medians": median["unpatched"] / median["patched"],
@@ -344,8 +356,10 @@ def run_model(name: str, args: argparse.Namespace, sizes: Sizes) -> dict:
     }
 
 
-HEADER = ("| model | parameters | replaced | step ms unpatched | step ms patched | speed-up "
-          "| saved MB unpatched / patched | peak MB unpatched / patched |")
+HEADER = (
+    "| model | parameters | replaced | step ms unpatched | step ms patched | speed-up "
+    "| saved MB unpatched / patched | peak MB unpatched / patched |"
+)
 
 
 def _mb(value: Optional[int]) -> str:
@@ -362,8 +376,10 @@ def markdown(env: dict, results: List[dict]) -> str:
     ]
     load, cpus = env.get("load_average_at_start"), env.get("cpu_count")
     if load is not None and cpus and load > 0.5 * cpus:
-        lines += [f"**Busy machine**: load average {load} on {cpus} CPUs when the run started; times may be inflated.",
-                  ""]
+        lines += [
+            f"**Busy machine**: load average {load} on {cpus} CPUs when the run started; times may be inflated.",
+            "",
+        ]
     lines += [HEADER, "|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(
@@ -382,7 +398,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 steps per variant (CI)")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--reps", type=int, default=None, help="timed steps per variant (default 15; --quick: 2)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps per variant first (default 2; --quick: 1)")
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed steps per variant first (default 2; --quick: 1)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--json", type=Path, default=None, help="write the environment and results here")
     args = parser.parse_args(argv)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
@@ -36,7 +35,9 @@ X = torch.linspace(LO, HI, 2001, dtype=torch.float64)
 F_COLOR, D_COLOR, REF_COLOR = "#1f5fa8", "#d1495b", "#b8b8b8"
 
 
-def value_and_derivative(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor = X) -> Tuple[np.ndarray, np.ndarray]:
+def value_and_derivative(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor = X
+) -> Tuple[np.ndarray, np.ndarray]:
     """fn(x) and d fn(x)/dx, the latter by autograd through fn (fn is elementwise in x)."""
     x = x.clone().requires_grad_(True)
     y = fn(x)
@@ -110,8 +111,9 @@ def panel_swish(ax):
     for beta, lw, alpha in ((0.5, 1.0, 0.45), (2.0, 1.0, 0.45), (1.0, 2.0, 1.0)):
         y, dy = value_and_derivative(lambda t: actops.swish(t, beta=beta))
         ax.plot(x, y, color=F_COLOR, lw=lw, alpha=alpha, zorder=3, label="f(x)" if beta == 1.0 else None)
-        ax.plot(x, dy, color=D_COLOR, lw=lw * 0.8, alpha=alpha, ls="--", zorder=3,
-                label="f'(x)" if beta == 1.0 else None)
+        ax.plot(
+            x, dy, color=D_COLOR, lw=lw * 0.8, alpha=alpha, ls="--", zorder=3, label="f'(x)" if beta == 1.0 else None
+        )
     ax.plot([], [], color="0.5", lw=1.0, alpha=0.6, label=r"thin: $\beta$ = ½, 2")
     ax.legend(fontsize=7.5, loc="upper left", frameon=False)
     style(ax, r"Swish  actops.swish, $\beta$ = 1", r"$x\,\sigma(\beta x)$;  $\beta=1$: SiLU")
@@ -125,8 +127,16 @@ def panel_gelu(ax):
     ax.plot(x, y, color=F_COLOR, lw=2.0, label="f(x)", zorder=3)
     ax.plot(x, dy, color=D_COLOR, lw=1.6, ls="--", label="f'(x)", zorder=3)
     diff = max(np.abs(y - yt).max(), np.abs(dy - dyt).max())
-    ax.text(0.97, 0.03, f'approximate="tanh": within {diff:.1e}\nof erf form (values and f\')',
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.35")
+    ax.text(
+        0.97,
+        0.03,
+        f'approximate="tanh": within {diff:.1e}\nof erf form (values and f\')',
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="0.35",
+    )
     ax.legend(fontsize=7.5, loc="upper left", frameon=False)
     style(ax, "GELU  actops.gelu", r"$x\,\Phi(x)$")
 
@@ -138,12 +148,10 @@ def panel_trelu(ax):
         y, dy = value_and_derivative(lambda t: actops.trelu(t, threshold=theta, alpha=alpha))
         main = theta == 1.0
         ax.plot(x, broken(y), color=F_COLOR, lw=lw, alpha=a, zorder=3, label="f(x)" if main else None)
-        ax.plot(x, broken(dy), color=D_COLOR, lw=lw * 0.8, alpha=a, ls="--", zorder=3,
-                label="f'(x)" if main else None)
+        ax.plot(x, broken(dy), color=D_COLOR, lw=lw * 0.8, alpha=a, ls="--", zorder=3, label="f'(x)" if main else None)
     ax.plot([], [], color="0.5", lw=1.0, alpha=0.6, label=r"thin: $\theta$ = ½, $\alpha$ = 0.1")
     ax.legend(fontsize=7.5, loc="upper left", frameon=False)
-    style(ax, r"TReLU  actops.trelu, $\theta$ = 1, $\alpha$ = 0",
-          r"$x$ if $x>\theta$, else $\alpha x$")
+    style(ax, r"TReLU  actops.trelu, $\theta$ = 1, $\alpha$ = 0", r"$x$ if $x>\theta$, else $\alpha x$")
 
 
 SWIGLU_UPS = (-1.0, 0.5, 1.0, 2.0)
@@ -160,7 +168,9 @@ def panel_swiglu_slice(ax):
         ax.plot(x, dy, color=color, lw=1.1, ls="--", zorder=3)
     ax.plot([], [], color="0.3", lw=1.1, ls="--", label=r"$\partial/\partial g$")
     ax.legend(fontsize=7.5, loc="upper left", frameon=False, ncol=1)
-    style(ax, "SwiGLU  actops.swiglu(g, u), u fixed", r"$\mathrm{swish}(g)\cdot u$  vs. the gate $g$", ylim=(-5.0, 10.0))
+    style(
+        ax, "SwiGLU  actops.swiglu(g, u), u fixed", r"$\mathrm{swish}(g)\cdot u$  vs. the gate $g$", ylim=(-5.0, 10.0)
+    )
     ax.set_xlabel("gate g", fontsize=8, labelpad=1)
 
 
@@ -180,8 +190,11 @@ def panel_swiglu_surface(ax):
         ax.axhline(uu, color="0.2", lw=0.6, ls=":")
     cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
     cb.ax.tick_params(labelsize=7)
-    ax.set_title("SwiGLU surface\n" + r"$\mathrm{swish}(g)\cdot u$ over $(g, u)$; dotted: the slices",
-                 fontsize=10.5, linespacing=1.5)
+    ax.set_title(
+        "SwiGLU surface\n" + r"$\mathrm{swish}(g)\cdot u$ over $(g, u)$; dotted: the slices",
+        fontsize=10.5,
+        linespacing=1.5,
+    )
     ax.set_xlabel("gate g", fontsize=8, labelpad=1)
     ax.set_ylabel("up u", fontsize=8, labelpad=1)
     ax.tick_params(labelsize=8)
@@ -198,10 +211,27 @@ def panel_maxout(ax):
     k = len(MAXOUT_A)
     lines = ",  ".join(f"${ai:g}x{bi:+g}$" for ai, bi in zip(MAXOUT_A, MAXOUT_B))
     for i in range(k):
-        ax.plot(x, MAXOUT_A[i] * x + MAXOUT_B[i], color="0.55", lw=0.9, ls="-.", zorder=2,
-                label="the k lines" if i == 0 else None)
-    ax.text(0.97, 0.03, lines, transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="0.35",
-            bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5), zorder=4)
+        ax.plot(
+            x,
+            MAXOUT_A[i] * x + MAXOUT_B[i],
+            color="0.55",
+            lw=0.9,
+            ls="-.",
+            zorder=2,
+            label="the k lines" if i == 0 else None,
+        )
+    ax.text(
+        0.97,
+        0.03,
+        lines,
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7.5,
+        color="0.35",
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5),
+        zorder=4,
+    )
     # (N, k) lines, maxout over the k pieces of dim 1: the op's forward and backward.
     y, dy = value_and_derivative(lambda t: actops.maxout(t[:, None] * a + b, pieces=k, dim=1).squeeze(1))
     ax.plot(x, y, color=F_COLOR, lw=2.0, label="f(x)", zorder=3)
@@ -234,10 +264,13 @@ def plot(ops: Sequence[str], out: Path) -> Path:
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.1 * ncols, 3.55 * nrows), squeeze=False)
     for ax, panel in zip(axes.flat, panels):
         panel(ax)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.suptitle(f"actops {actops.__version__} activations over [-5, 5]: f (solid) and f' (dashed), "
-                 "f' by autograd through each op's own backward", fontsize=12.5)
+    fig.suptitle(
+        f"actops {actops.__version__} activations over [-5, 5]: f (solid) and f' (dashed), "
+        "f' by autograd through each op's own backward",
+        fontsize=12.5,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.975), h_pad=1.6, w_pad=1.2)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -247,11 +280,18 @@ def plot(ops: Sequence[str], out: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "activations.png",
-                        help="the PNG to write, or a folder to write activations.png in (default: docs/activations.png)")
-    parser.add_argument("--ops", default=",".join(OPS),
-                        help=f"comma list of actops ops to draw (default: all: {','.join(OPS)}); "
-                             "sigmoid, tanh and ReLU are always drawn")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "activations.png",
+        help="the PNG to write, or a folder to write activations.png in (default: docs/activations.png)",
+    )
+    parser.add_argument(
+        "--ops",
+        default=",".join(OPS),
+        help=f"comma list of actops ops to draw (default: all: {','.join(OPS)}); "
+        "sigmoid, tanh and ReLU are always drawn",
+    )
     args = parser.parse_args(argv)
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     unknown = [op for op in ops if op not in OPS]

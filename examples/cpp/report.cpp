@@ -12,8 +12,6 @@ void step(int step, int steps, double loss, double accuracy) {
   fmt::print("step {:>4}/{}  loss {:.4f}  accuracy {:5.1f}%\n", step, steps, loss, 100.0 * accuracy);
 }
 
-void line(const std::string& text) {
-  fmt::print("{}\n", text);
-}
+void line(const std::string& text) { fmt::print("{}\n", text); }
 
 }  // namespace report

@@ -14,10 +14,10 @@
 //
 // Unary rows: f(x). Math has forward / derivative / second_derivative.
 //   ops <name>, <name>_backward(grad, x, ...), <name>_double_backward(grad, x, ...)
-#define ACTOPS_UNARY_OPS(X)                                                                            \
-  X(mish, Mish, (), (), "")                                                                            \
-  X(relu2, Relu2, (), (), "")                                                                          \
-  X(swish, Swish, (, double beta = 1.0), (, beta), ", float beta=1.0")                                 \
+#define ACTOPS_UNARY_OPS(X)                                            \
+  X(mish, Mish, (), (), "")                                            \
+  X(relu2, Relu2, (), (), "")                                          \
+  X(swish, Swish, (, double beta = 1.0), (, beta), ", float beta=1.0") \
   X(gelu, Gelu, (, c10::string_view approximate = "none"), (, approximate), ", str approximate=\"none\"")
 
 // Parametric rows: f(x, p) with a tensor parameter p that broadcasts to x
@@ -27,8 +27,8 @@
 //   ops <name>, <name>_backward(grad, x, p, ...) -> (grad_x, grad_p),
 //       <name>_double_backward(gg_x, gg_p, grad, x, p, ...) -> (grad_grad, grad_x, grad_p)
 //   X(name, public_name, Math, p, params, args, schema)
-#define ACTOPS_PARAMETRIC_OPS(X)                                                                       \
-  X(swish_learnable, swish, SwishLearnable, beta, (), (), "")                                          \
+#define ACTOPS_PARAMETRIC_OPS(X)                              \
+  X(swish_learnable, swish, SwishLearnable, beta, (), (), "") \
   X(trelu_learnable, trelu, TReluLearnable, alpha, (, double threshold), (, threshold), ", float threshold=1.0")
 
 // Gated rows: gate(g) * (u + up_offset), the gate any unary Math
@@ -46,11 +46,11 @@
 #define ACTOPS_GLU_PARAMS , c10::optional<double> limit = c10::nullopt, double up_offset = 0.0
 #define ACTOPS_GLU_ARGS , limit, up_offset
 #define ACTOPS_GLU_SCHEMA ", float? limit=None, float up_offset=0.0"
-#define ACTOPS_GATED_OPS(X)                                                                            \
-  X(swiglu, Glu<math::Swish>, (, double beta = 1.0 ACTOPS_GLU_PARAMS), (, beta ACTOPS_GLU_ARGS),       \
-    ", float beta=1.0" ACTOPS_GLU_SCHEMA)                                                               \
-  X(geglu, Glu<math::Gelu>, (, c10::string_view approximate = "none" ACTOPS_GLU_PARAMS),               \
-    (, approximate ACTOPS_GLU_ARGS), ", str approximate=\"none\"" ACTOPS_GLU_SCHEMA)                    \
+#define ACTOPS_GATED_OPS(X)                                                                      \
+  X(swiglu, Glu<math::Swish>, (, double beta = 1.0 ACTOPS_GLU_PARAMS), (, beta ACTOPS_GLU_ARGS), \
+    ", float beta=1.0" ACTOPS_GLU_SCHEMA)                                                        \
+  X(geglu, Glu<math::Gelu>, (, c10::string_view approximate = "none" ACTOPS_GLU_PARAMS),         \
+    (, approximate ACTOPS_GLU_ARGS), ", str approximate=\"none\"" ACTOPS_GLU_SCHEMA)             \
   X(reglu, Glu<math::Relu>, (ACTOPS_GLU_PARAMS), (ACTOPS_GLU_ARGS), ACTOPS_GLU_SCHEMA)
 
 // Helpers for the columns.

@@ -51,8 +51,8 @@ void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const For
         const T& grad = in[2];
         const auto d = m.gradients(in[3], in[4]);
         const auto h = m.second_gradients(in[3], in[4]);
-        return std::array<T, 3>{
-            gg_a * d.a + gg_b * d.b, grad * (gg_a * h.aa + gg_b * h.ab), grad * (gg_a * h.ab + gg_b * h.bb)};
+        return std::array<T, 3>{gg_a * d.a + gg_b * d.b, grad * (gg_a * h.aa + gg_b * h.ab),
+                                grad * (gg_a * h.ab + gg_b * h.bb)};
       });
       return;
   }
@@ -60,8 +60,7 @@ void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const For
 
 template <typename Row, typename Math>
 void binary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::args_t& args, double* sum) {
-  const Math m = std::apply(
-      [](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
+  const Math m = std::apply([](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
   // a form chosen at run time (a clamped unit, gelu's approximate): each
   // form gets its own loop
   math::visit_form(m, [&](const auto& form) { run_form(iter, pass, Row::qualified_name, form, sum); });

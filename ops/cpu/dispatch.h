@@ -44,6 +44,5 @@ struct KernelStub {
 
 // In a per-instruction-set kernel file: put `fn` in `stub`'s slot for the
 // instruction set this file is being compiled for (ACTOPS_ISA_INDEX).
-#define ACTOPS_REGISTER_CPU_KERNEL(stub, fn)                          \
-  static const bool ACTOPS_CONCAT(actops_registered_, __COUNTER__) = \
-      ((stub).table[ACTOPS_ISA_INDEX] = (fn), true)
+#define ACTOPS_REGISTER_CPU_KERNEL(stub, fn) \
+  static const bool ACTOPS_CONCAT(actops_registered_, __COUNTER__) = ((stub).table[ACTOPS_ISA_INDEX] = (fn), true)

@@ -34,8 +34,8 @@ inline KernelStub<unary_kernel_fn<Row>> unary_stub{};
 // value, where the kernel adds b's gradient summed over every element (the
 // iterator then has no output for it).
 template <typename Row>
-using binary_kernel_fn =
-    void (*)(at::TensorIteratorBase&, Pass, const typename Row::args_t&, double* parameter_gradient);
+using binary_kernel_fn = void (*)(at::TensorIteratorBase&, Pass, const typename Row::args_t&,
+                                  double* parameter_gradient);
 template <typename Row>
 inline KernelStub<binary_kernel_fn<Row>> binary_stub{};
 
@@ -57,8 +57,8 @@ struct MaxoutShape {
 // inner); indices may be undefined, and are then not computed
 using maxout_forward_fn = void (*)(const at::Tensor& x, at::Tensor& out, at::Tensor& indices, const MaxoutShape&);
 // (grad, indices) -> grad_x, each group's grad at its index and 0 elsewhere
-using maxout_backward_fn =
-    void (*)(const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x, const MaxoutShape&);
+using maxout_backward_fn = void (*)(const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x,
+                                    const MaxoutShape&);
 inline KernelStub<maxout_forward_fn> maxout_forward_stub{};
 inline KernelStub<maxout_backward_fn> maxout_backward_stub{};
 

@@ -4,12 +4,11 @@
 // rounded once. Included only by per-instruction-set kernel files.
 #pragma once
 
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
-#include <ATen/OpMathType.h>
 #include <ATen/native/cpu/Loops.h>
-
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <array>
@@ -44,50 +43,42 @@ void dispatch_floating(at::ScalarType dtype, const char* op, const F& f) {
 template <typename F>
 void map_value(at::TensorIteratorBase& iter, const char* op, const F& f) {
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
-        using scalar_t = decltype(tag);
-        using Vec = at::vec::Vectorized<scalar_t>;
-        if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
-          at::native::cpu_kernel_vec(
-              iter,
-              [f](scalar_t x) -> scalar_t { return f(static_cast<float>(x)); },
-              [f](Vec x) -> Vec {
-                auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
-                return at::vec::convert_from_float<scalar_t>(f(x0), f(x1));
-              });
-        } else {
-          at::native::cpu_kernel_vec(
-              iter,
-              [f](scalar_t x) -> scalar_t { return f(x); },
-              [f](Vec x) -> Vec { return f(x); });
-        }
-      });
+    using scalar_t = decltype(tag);
+    using Vec = at::vec::Vectorized<scalar_t>;
+    if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
+      at::native::cpu_kernel_vec(
+          iter, [f](scalar_t x) -> scalar_t { return f(static_cast<float>(x)); },
+          [f](Vec x) -> Vec {
+            auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
+            return at::vec::convert_from_float<scalar_t>(f(x0), f(x1));
+          });
+    } else {
+      at::native::cpu_kernel_vec(
+          iter, [f](scalar_t x) -> scalar_t { return f(x); }, [f](Vec x) -> Vec { return f(x); });
+    }
+  });
 }
 
 // out = grad * f(x), with grad and x of one dtype.
 template <typename F>
 void map_scaled(at::TensorIteratorBase& iter, const char* op, const F& f) {
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
-        using scalar_t = decltype(tag);
-        using Vec = at::vec::Vectorized<scalar_t>;
-        if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
-          at::native::cpu_kernel_vec(
-              iter,
-              [f](scalar_t g, scalar_t x) -> scalar_t {
-                return static_cast<float>(g) * f(static_cast<float>(x));
-              },
-              [f](Vec g, Vec x) -> Vec {
-                auto [g0, g1] = at::vec::convert_to_float<scalar_t>(g);
-                auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
-                return at::vec::convert_from_float<scalar_t>(
-                    g0 * f(x0), g1 * f(x1));
-              });
-        } else {
-          at::native::cpu_kernel_vec(
-              iter,
-              [f](scalar_t g, scalar_t x) -> scalar_t { return g * f(x); },
-              [f](Vec g, Vec x) -> Vec { return g * f(x); });
-        }
-      });
+    using scalar_t = decltype(tag);
+    using Vec = at::vec::Vectorized<scalar_t>;
+    if constexpr (at::is_reduced_floating_point_v<scalar_t>) {
+      at::native::cpu_kernel_vec(
+          iter, [f](scalar_t g, scalar_t x) -> scalar_t { return static_cast<float>(g) * f(static_cast<float>(x)); },
+          [f](Vec g, Vec x) -> Vec {
+            auto [g0, g1] = at::vec::convert_to_float<scalar_t>(g);
+            auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
+            return at::vec::convert_from_float<scalar_t>(g0 * f(x0), g1 * f(x1));
+          });
+    } else {
+      at::native::cpu_kernel_vec(
+          iter, [f](scalar_t g, scalar_t x) -> scalar_t { return g * f(x); },
+          [f](Vec g, Vec x) -> Vec { return g * f(x); });
+    }
+  });
 }
 
 // A sum of vectors in double lanes: a parameter's gradient summed over
@@ -116,9 +107,7 @@ struct DoubleSum {
 template <>
 struct DoubleSum<double> {
   at::vec::Vectorized<double> sum{0.0};
-  void add(const at::vec::Vectorized<double>& v) {
-    sum = sum + v;
-  }
+  void add(const at::vec::Vectorized<double>& v) { sum = sum + v; }
   double total() const {
     double lanes[at::vec::Vectorized<double>::size()];
     sum.store(lanes);
@@ -143,9 +132,7 @@ struct DoubleSum<float> {
     high.add(at::vec::Vectorized<double>(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))));
 #endif
   }
-  double total() const {
-    return low.total() + high.total();
-  }
+  double total() const { return low.total() + high.total(); }
 };
 #endif
 
@@ -255,8 +242,7 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
       for (; i < n; ++i) {
         std::array<opmath_t, NIn> in;
         for (int k = 0; k < NIn; ++k) {
-          in[k] = static_cast<opmath_t>(
-              *reinterpret_cast<const scalar_t*>(data[NStore + k] + i * strides[NStore + k]));
+          in[k] = static_cast<opmath_t>(*reinterpret_cast<const scalar_t*>(data[NStore + k] + i * strides[NStore + k]));
         }
         const std::array<opmath_t, NOut> out = fn(in);
         for (int k = 0; k < NStore; ++k) {

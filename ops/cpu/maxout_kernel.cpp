@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "ops/cpu/loops.h"
 #include "ops/cpu/kernel_stubs.h"
+#include "ops/cpu/loops.h"
 
 namespace actops::cpu {
 inline namespace CPU_CAPABILITY {
@@ -44,23 +44,19 @@ inline bool replaces(T v, T b) {
 // An index that a caller of maxout_backward passed must pick one of the k
 // pieces: anything else would write out of bounds (or drop the gradient).
 inline void check_index(int64_t j, int64_t k, int64_t position) {
-  TORCH_CHECK(
-      static_cast<uint64_t>(j) < static_cast<uint64_t>(k), "actops.maxout_backward: indices[", position, "] = ", j,
-      " is out of range for ", k, " pieces");
+  TORCH_CHECK(static_cast<uint64_t>(j) < static_cast<uint64_t>(k), "actops.maxout_backward: indices[", position,
+              "] = ", j, " is out of range for ", k, " pieces");
 }
 
 // Rows of (outer, group) pairs per parallel task: about 32K elements read.
-int64_t grain(const MaxoutShape& s) {
-  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.pieces * s.inner));
-}
+int64_t grain(const MaxoutShape& s) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.pieces * s.inner)); }
 
 // Groups of k consecutive values (maxout over the innermost dim), rows
 // [begin, end): processed in blocks, one piece at a time across the block,
 // with branch-free selects, so the compiler vectorizes across groups (K > 0
 // makes the stride a constant for the common small piece counts).
 template <int K, typename scalar_t, typename index_t>
-void maxout_groups(
-    const scalar_t* src, scalar_t* dst, index_t* idx, int64_t begin, int64_t end, int64_t k_runtime) {
+void maxout_groups(const scalar_t* src, scalar_t* dst, index_t* idx, int64_t begin, int64_t end, int64_t k_runtime) {
   using opmath_t = at::opmath_type<scalar_t>;
   const int64_t k = K > 0 ? K : k_runtime;
   constexpr int64_t kBlock = 256;
@@ -166,8 +162,8 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
   });
 }
 
-void maxout_backward_kernel(
-    const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x, const MaxoutShape& s) {
+void maxout_backward_kernel(const at::Tensor& grad, const at::Tensor& indices, at::Tensor& grad_x,
+                            const MaxoutShape& s) {
   dispatch_floating(grad.scalar_type(), kMaxout, [&](auto tag) {
     using scalar_t = decltype(tag);
     dispatch_index(indices.scalar_type(), [&](auto index_tag) {

@@ -29,8 +29,7 @@ void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const For
 
 template <typename Row, typename Math>
 void unary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::args_t& args) {
-  const Math m = std::apply(
-      [](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
+  const Math m = std::apply([](const auto&... a) { return math::Maker<Math>::make(Row::qualified_name, a...); }, args);
   // a form chosen at run time (gelu's approximate): each form its own loop
   math::visit_form(m, [&](const auto& form) { run_form(iter, pass, Row::qualified_name, form); });
 }

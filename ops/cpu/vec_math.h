@@ -17,10 +17,8 @@ struct scalar_of<at::vec::Vectorized<S>> {
 
 // `cond` is a comparison result: all bits set in the lanes where it holds.
 template <typename S>
-inline at::vec::Vectorized<S> where(
-    const at::vec::Vectorized<S>& cond,
-    const at::vec::Vectorized<S>& a,
-    const at::vec::Vectorized<S>& b) {
+ACTOPS_INLINE at::vec::Vectorized<S> where(const at::vec::Vectorized<S>& cond, const at::vec::Vectorized<S>& a,
+                                           const at::vec::Vectorized<S>& b) {
   return at::vec::Vectorized<S>::blendv(b, a, cond);
 }
 
@@ -28,74 +26,80 @@ inline at::vec::Vectorized<S> where(
 // operand is a bound and never NaN, which lets AVX2/AVX-512 use one min/max
 // instruction with the operands ordered so that a NaN x is what it returns.
 template <typename S>
-inline at::vec::Vectorized<S> nan_min(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
+ACTOPS_INLINE at::vec::Vectorized<S> nan_min(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
   return at::vec::minimum(a, b);
 }
 template <typename S>
-inline at::vec::Vectorized<S> nan_max(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
+ACTOPS_INLINE at::vec::Vectorized<S> nan_max(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b) {
   return at::vec::maximum(a, b);
 }
 
 #if defined(CPU_CAPABILITY_AVX512)
 template <>
-inline at::vec::Vectorized<float> nan_min(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+ACTOPS_INLINE at::vec::Vectorized<float> nan_min(const at::vec::Vectorized<float>& a,
+                                                 const at::vec::Vectorized<float>& b) {
   return _mm512_min_ps(b, a);
 }
 template <>
-inline at::vec::Vectorized<float> nan_max(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+ACTOPS_INLINE at::vec::Vectorized<float> nan_max(const at::vec::Vectorized<float>& a,
+                                                 const at::vec::Vectorized<float>& b) {
   return _mm512_max_ps(b, a);
 }
 template <>
-inline at::vec::Vectorized<double> nan_min(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+ACTOPS_INLINE at::vec::Vectorized<double> nan_min(const at::vec::Vectorized<double>& a,
+                                                  const at::vec::Vectorized<double>& b) {
   return _mm512_min_pd(b, a);
 }
 template <>
-inline at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+ACTOPS_INLINE at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a,
+                                                  const at::vec::Vectorized<double>& b) {
   return _mm512_max_pd(b, a);
 }
 #elif defined(CPU_CAPABILITY_AVX2)
 template <>
-inline at::vec::Vectorized<float> nan_min(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+ACTOPS_INLINE at::vec::Vectorized<float> nan_min(const at::vec::Vectorized<float>& a,
+                                                 const at::vec::Vectorized<float>& b) {
   return _mm256_min_ps(b, a);
 }
 template <>
-inline at::vec::Vectorized<float> nan_max(const at::vec::Vectorized<float>& a, const at::vec::Vectorized<float>& b) {
+ACTOPS_INLINE at::vec::Vectorized<float> nan_max(const at::vec::Vectorized<float>& a,
+                                                 const at::vec::Vectorized<float>& b) {
   return _mm256_max_ps(b, a);
 }
 template <>
-inline at::vec::Vectorized<double> nan_min(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+ACTOPS_INLINE at::vec::Vectorized<double> nan_min(const at::vec::Vectorized<double>& a,
+                                                  const at::vec::Vectorized<double>& b) {
   return _mm256_min_pd(b, a);
 }
 template <>
-inline at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a, const at::vec::Vectorized<double>& b) {
+ACTOPS_INLINE at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<double>& a,
+                                                  const at::vec::Vectorized<double>& b) {
   return _mm256_max_pd(b, a);
 }
 #endif
 
 // exp: SLEEF's, correct to 1 ulp (float on AVX2 and AVX-512: inline, below).
 template <typename S>
-inline at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
+ACTOPS_INLINE at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
   return x.exp();
 }
 
 // Whether a comparison result holds in any lane.
 template <typename S>
-inline bool any(const at::vec::Vectorized<S>& cond) {
+ACTOPS_INLINE bool any(const at::vec::Vectorized<S>& cond) {
   return cond.zero_mask() != (1 << at::vec::Vectorized<S>::size()) - 1;
 }
 
 template <typename S>
-inline at::vec::Vectorized<S> mul_add(
-    const at::vec::Vectorized<S>& a,
-    const at::vec::Vectorized<S>& b,
-    const at::vec::Vectorized<S>& c) {
+ACTOPS_INLINE at::vec::Vectorized<S> mul_add(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b,
+                                             const at::vec::Vectorized<S>& c) {
   return at::vec::fmadd(a, b, c);
 }
 
 // a^2 = hi + lo exactly: Dekker's split where there is no FMA, and one FMA
 // (lo = a a - hi) where there is.
 template <typename S>
-inline SquareParts<at::vec::Vectorized<S>> square_parts(const at::vec::Vectorized<S>& a) {
+ACTOPS_INLINE SquareParts<at::vec::Vectorized<S>> square_parts(const at::vec::Vectorized<S>& a) {
   using V = at::vec::Vectorized<S>;
   constexpr S kSplit = sizeof(S) == sizeof(float) ? S(4097) : S(134217729);  // 2^12 + 1, 2^27 + 1
   const V big = a * V(kSplit);
@@ -107,13 +111,13 @@ inline SquareParts<at::vec::Vectorized<S>> square_parts(const at::vec::Vectorize
 
 // exp(hi + lo) for |lo| <= ulp(hi): exp(hi) (1 + lo).
 template <typename S>
-inline at::vec::Vectorized<S> exp_parts(const at::vec::Vectorized<S>& hi, const at::vec::Vectorized<S>& lo) {
+ACTOPS_INLINE at::vec::Vectorized<S> exp_parts(const at::vec::Vectorized<S>& hi, const at::vec::Vectorized<S>& lo) {
   return exp(hi) * (at::vec::Vectorized<S>(S(1)) + lo);
 }
 
 #if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
 template <>
-inline SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec::Vectorized<float>& a) {
+ACTOPS_INLINE SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec::Vectorized<float>& a) {
   const at::vec::Vectorized<float> hi = a * a;
   return {hi, at::vec::fmsub(a, a, hi)};
 }
@@ -125,7 +129,8 @@ namespace detail {
 // exp(r) by Cephes' expf polynomial on |r| <= ln(2)/2. hi is clamped to
 // [-150, 89]: beyond, the result is 0 or inf anyway; NaN passes.
 template <bool kWithLo>
-inline at::vec::Vectorized<float> exp_reduced(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
+ACTOPS_INLINE at::vec::Vectorized<float> exp_reduced(const at::vec::Vectorized<float>& hi,
+                                                     const at::vec::Vectorized<float>& lo) {
   using V = at::vec::Vectorized<float>;
   const V xc = nan_min(nan_max(hi, V(-150.0f)), V(89.0f));
   const V k = ((kWithLo ? xc + lo : xc) * V(1.44269504088896341f)).round();
@@ -160,22 +165,23 @@ inline at::vec::Vectorized<float> exp_reduced(const at::vec::Vectorized<float>& 
 // where an inline version of the same accuracy avoids a library call per
 // vector (the activations are exp-bound once their data is in cache).
 template <>
-inline at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
+ACTOPS_INLINE at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
   return detail::exp_reduced<false>(x, x);
 }
 template <>
-inline at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
+ACTOPS_INLINE at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<float>& hi,
+                                                   const at::vec::Vectorized<float>& lo) {
   return detail::exp_reduced<true>(hi, lo);
 }
 #endif
 
 template <typename S>
-inline at::vec::Vectorized<S> erfc(const at::vec::Vectorized<S>& x) {
+ACTOPS_INLINE at::vec::Vectorized<S> erfc(const at::vec::Vectorized<S>& x) {
   return x.erfc();
 }
 
 template <typename S>
-inline at::vec::Vectorized<S> abs(const at::vec::Vectorized<S>& x) {
+ACTOPS_INLINE at::vec::Vectorized<S> abs(const at::vec::Vectorized<S>& x) {
   return x.abs();
 }
 

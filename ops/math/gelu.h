@@ -17,7 +17,7 @@ constexpr double kSqrtHalf = 0.7071067811865476;     // 1 / sqrt(2)
 constexpr double kInvSqrt2Pi = 0.3989422804014327;   // 1 / sqrt(2 pi)
 constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double kCubic = 0.044715;                  // the tanh form's cubic term
-constexpr double kClamp = 40.0;  // |x| past which phi(x) and sigma(2u) are 0 or 1 in every dtype
+constexpr double kClamp = 40.0;                      // |x| past which phi(x) and sigma(2u) are 0 or 1 in every dtype
 }  // namespace gelu_constants
 
 // x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, exact (erf) form. Phi is
@@ -35,21 +35,23 @@ constexpr double kClamp = 40.0;  // |x| past which phi(x) and sigma(2u) are 0 or
 // ulps: 67 at x = -11.6), and e is multiplied in last so that a subnormal e
 // is rounded once. double keeps erfc, which is correct to an ulp.
 struct GeluErf {
-  static constexpr double kT = 0.3;           // t = 1 / (1 + kT |x|)
+  static constexpr double kT = 0.3;                    // t = 1 / (1 + kT |x|)
   static constexpr double kTMid = 0.5909090909090909;  // Q is fitted in t - kTMid
   // Q / 2 (the 1/2 of Phi = erfc / 2 folded in)
-  static constexpr float kHalfQ[] = {-2.062864788e-02f, 2.757822862e-03f, 4.405957088e-02f, -1.036300324e-02f, -9.055726975e-02f, -9.691935033e-03f, 2.257833034e-01f, 4.075925946e-01f, 3.976700306e-01f, 2.549236417e-01f};
+  static constexpr float kHalfQ[] = {-2.062864788e-02f, 2.757822862e-03f,  4.405957088e-02f, -1.036300324e-02f,
+                                     -9.055726975e-02f, -9.691935033e-03f, 2.257833034e-01f, 4.075925946e-01f,
+                                     3.976700306e-01f,  2.549236417e-01f};
 
   template <typename T>
   static constexpr bool kFloat = std::is_same_v<scalar_of_t<T>, float>;
 
   // e(x) = exp(-x^2 / 2) (x^2 in two parts), plain and scaled (see Scaled).
   template <typename T>
-  C10_HOST_DEVICE static T gauss(const SquareParts<T>& sq) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T gauss(const SquareParts<T>& sq) {
     return exp_parts(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
   }
   template <typename T>
-  C10_HOST_DEVICE static Scaled<T> gauss_scaled(const SquareParts<T>& sq) {
+  C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> gauss_scaled(const SquareParts<T>& sq) {
     return exp_parts_scaled(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
   }
   // double, x < -37: Phi(x) is subnormal, so it comes from the asymptotic
@@ -61,39 +63,39 @@ struct GeluErf {
   static constexpr double kDeepTimesClamp = 60.0;
   static constexpr float kSeries[] = {2027025.0f, -135135.0f, 10395.0f, -945.0f, 105.0f, -15.0f, 3.0f, -1.0f, 1.0f};
   template <typename T>
-  C10_HOST_DEVICE static bool deep_double(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE bool deep_double(T x) {
     return !kFloat<T> && any(x < c<T>(kDeepDouble));
   }
   template <typename T>
-  C10_HOST_DEVICE static Scaled<T> deep_density(T a) {
+  C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> deep_density(T a) {
     const auto e = gauss_scaled(square_parts(a));
     return {c<T>(gelu_constants::kInvSqrt2Pi) * e.value, e.scale};
   }
   template <typename T>
-  C10_HOST_DEVICE static T tail_series(T a) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T tail_series(T a) {
     return polynomial(c<T>(1) / (a * a), kSeries) / a;
   }
   // s(x) of the float form, for a = |x| clamped
   template <typename T>
-  C10_HOST_DEVICE static T tail_factor(T a) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T tail_factor(T a) {
     const T t = c<T>(1) / mul_add(a, c<T>(kT), c<T>(1));
     return t * polynomial(t - c<T>(kTMid), kHalfQ);
   }
   template <typename T>
-  C10_HOST_DEVICE static T density(T xc) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T density(T xc) {
     return c<T>(gelu_constants::kInvSqrt2Pi) * gauss(square_parts(xc));
   }
   template <typename T>
-  C10_HOST_DEVICE static T cdf(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T cdf(T x) {
     return c<T>(0.5) * erfc(c<T>(-gelu_constants::kSqrtHalf) * x);
   }
   template <typename T>
-  C10_HOST_DEVICE static T clamped(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T clamped(T x) {
     return clamp(x, c<T>(-gelu_constants::kClamp), c<T>(gelu_constants::kClamp));
   }
 
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     if constexpr (kFloat<T>) {
       // x Phi(x) = max(x, 0) - |x| Phi(-|x|), |x| clamped where e = 0
       const T a = nan_min(abs(x), c<T>(15));
@@ -112,7 +114,7 @@ struct GeluErf {
 
   // Phi(x) + x phi(x)
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
     if constexpr (kFloat<T>) {
       const T a = nan_min(abs(x), c<T>(15));
       const T s = tail_factor(a);
@@ -135,14 +137,14 @@ struct GeluErf {
   // forward(x) v and derivative(x) v for a gated unit (see gate_times): the
   // tail's exp kept scaled until v has been multiplied in.
   template <typename T>
-  C10_HOST_DEVICE T times(T x, T v) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T times(T x, T v) const {
     if constexpr (kFloat<T>) {
       const T s = tail_factor(nan_min(abs(x), c<T>(15)));
       const T a = nan_min(abs(x), c<T>(20));  // exp(-a^2 / 2) is 0 past 20, scaled or not
       const auto e = gauss_scaled(square_parts(a));
       // a v first (a subnormal x), except where e is scaled and a large
-      const T negative = where(
-          e.scale == c<T>(1), ((c<T>(0) - a * v) * s) * e.value, ((c<T>(0) - a * s) * e.value) * (v * e.scale));
+      const T negative =
+          where(e.scale == c<T>(1), ((c<T>(0) - a * v) * s) * e.value, ((c<T>(0) - a * s) * e.value) * (v * e.scale));
       return where(x < c<T>(0), negative, (x * v) * (c<T>(1) - s * (e.value * e.scale)));
     } else {
       const T f = times_vanishing(x, cdf(x)) * v;
@@ -155,13 +157,12 @@ struct GeluErf {
     }
   }
   template <typename T>
-  C10_HOST_DEVICE T derivative_times(T x, T v) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
     if constexpr (kFloat<T>) {
       const T s = tail_factor(nan_min(abs(x), c<T>(15)));
       const auto e = gauss_scaled(square_parts(nan_min(abs(x), c<T>(20))));
       const T xk = clamp(x, c<T>(-20), c<T>(20)) * c<T>(gelu_constants::kInvSqrt2Pi);
-      return where(
-          x < c<T>(0), ((s + xk) * e.value) * (v * e.scale), v * (c<T>(1) + (xk - s) * (e.value * e.scale)));
+      return where(x < c<T>(0), ((s + xk) * e.value) * (v * e.scale), v * (c<T>(1) + (xk - s) * (e.value * e.scale)));
     } else {
       const T xc = clamped(x);
       const T f = (cdf(x) + xc * density(xc)) * v;
@@ -176,7 +177,7 @@ struct GeluErf {
 
   // phi(x) (2 - x^2)
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
     const T xc = clamped(x);
     const auto sq = square_parts(xc);
     const auto e = gauss_scaled(sq);
@@ -190,35 +191,35 @@ struct GeluErf {
 // clamped there and u^3 cannot overflow.
 struct GeluTanh {
   template <typename T>
-  C10_HOST_DEVICE static T u(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T u(T x) {
     return c<T>(gelu_constants::kSqrt2OverPi) * (x + c<T>(gelu_constants::kCubic) * x * x * x);
   }
   template <typename T>
-  C10_HOST_DEVICE static T du(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T du(T x) {
     return c<T>(gelu_constants::kSqrt2OverPi) * (c<T>(1) + c<T>(3 * gelu_constants::kCubic) * x * x);
   }
   template <typename T>
-  C10_HOST_DEVICE static T d2u(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE T d2u(T x) {
     return c<T>(gelu_constants::kSqrt2OverPi * 6 * gelu_constants::kCubic) * x;
   }
 
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
-    return unscaled(times_sigmoid(x, c<T>(2) * u(GeluErf::clamped(x))));
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
+    return times_sigmoid(x, c<T>(2) * u(GeluErf::clamped(x)));
   }
 
   // s + 2 x k u'
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
     return derivative_times(x, c<T>(1));
   }
   // forward(x) v and derivative(x) v for a gated unit (see gate_times)
   template <typename T>
-  C10_HOST_DEVICE T times(T x, T v) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T times(T x, T v) const {
     return times_sigmoid_times(x, c<T>(2) * u(GeluErf::clamped(x)), v);
   }
   template <typename T>
-  C10_HOST_DEVICE T derivative_times(T x, T v) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
     return (p.s + c<T>(2) * xc * p.k * du(xc)) * (v * p.scale);
@@ -226,7 +227,7 @@ struct GeluTanh {
 
   // 4 k u' + 2 x k (2 o u'^2 + u'')
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
     const T d1 = du(xc);
@@ -240,7 +241,7 @@ struct Gelu {
   bool tanh = false;
 
   template <typename F>
-  C10_HOST_DEVICE void visit(const F& f) const {
+  C10_HOST_DEVICE ACTOPS_INLINE void visit(const F& f) const {
     if (tanh) {
       f(GeluTanh{});
     } else {
@@ -252,9 +253,8 @@ struct Gelu {
 template <>
 struct Maker<Gelu> {
   static Gelu make(const char* op, c10::string_view approximate) {
-    TORCH_CHECK(
-        approximate == "none" || approximate == "tanh", op, ": approximate must be 'none' or 'tanh', got '",
-        approximate, "'");
+    TORCH_CHECK(approximate == "none" || approximate == "tanh", op, ": approximate must be 'none' or 'tanh', got '",
+                approximate, "'");
     return Gelu{approximate == "tanh"};
   }
 };

@@ -29,11 +29,12 @@ inline namespace ACTOPS_MATH_NS {
 template <typename Gate, typename T, typename = void>
 struct has_times : std::false_type {};
 template <typename Gate, typename T>
-struct has_times<Gate, T, std::void_t<decltype(std::declval<const Gate&>().times(std::declval<T>(), std::declval<T>()))>>
+struct has_times<Gate, T,
+                 std::void_t<decltype(std::declval<const Gate&>().times(std::declval<T>(), std::declval<T>()))>>
     : std::true_type {};
 
 template <typename Gate, typename T>
-C10_HOST_DEVICE T gate_times(const Gate& gate, T g, T v) {
+C10_HOST_DEVICE ACTOPS_INLINE T gate_times(const Gate& gate, T g, T v) {
   if constexpr (has_times<Gate, T>::value) {
     return gate.times(g, v);
   } else {
@@ -41,7 +42,7 @@ C10_HOST_DEVICE T gate_times(const Gate& gate, T g, T v) {
   }
 }
 template <typename Gate, typename T>
-C10_HOST_DEVICE T gate_derivative_times(const Gate& gate, T g, T v) {
+C10_HOST_DEVICE ACTOPS_INLINE T gate_derivative_times(const Gate& gate, T g, T v) {
   if constexpr (has_times<Gate, T>::value) {
     return gate.derivative_times(g, v);
   } else {
@@ -56,15 +57,15 @@ struct GluForm {
   double up_offset;
 
   template <typename T>
-  C10_HOST_DEVICE T value(T g, T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T value(T g, T u) const {
     return gate_times(gate, g, u + c<T>(up_offset));
   }
   template <typename T>
-  C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Gradient2<T> gradients(T g, T u) const {
     return {gate_derivative_times(gate, g, u + c<T>(up_offset)), gate.forward(g)};
   }
   template <typename T>
-  C10_HOST_DEVICE Hessian2<T> second_gradients(T g, T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Hessian2<T> second_gradients(T g, T u) const {
     return {(u + c<T>(up_offset)) * gate.second_derivative(g), gate.derivative(g), c<T>(0)};
   }
 };
@@ -76,43 +77,40 @@ struct ClampedGluForm {
   double up_offset;
 
   template <typename T>
-  C10_HOST_DEVICE T gate_in(T g) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T gate_in(T g) const {
     return nan_min(g, c<T>(limit));
   }
   template <typename T>
-  C10_HOST_DEVICE T up_in(T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T up_in(T u) const {
     return clamp(u, c<T>(-limit), c<T>(limit)) + c<T>(up_offset);
   }
   // where the gradient passes the clamp (false for NaN: torch.clamp's
   // gradient is 0 there, whatever the other factor)
   template <typename T>
-  C10_HOST_DEVICE auto gate_passes(T g) const {
+  C10_HOST_DEVICE ACTOPS_INLINE auto gate_passes(T g) const {
     return g <= c<T>(limit);
   }
   template <typename T>
-  C10_HOST_DEVICE auto up_passes(T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE auto up_passes(T u) const {
     return abs(u) <= c<T>(limit);
   }
 
   template <typename T>
-  C10_HOST_DEVICE T value(T g, T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T value(T g, T u) const {
     return gate_times(gate, gate_in(g), up_in(u));
   }
   template <typename T>
-  C10_HOST_DEVICE Gradient2<T> gradients(T g, T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Gradient2<T> gradients(T g, T u) const {
     const T gc = gate_in(g);
-    return {
-        where(gate_passes(g), gate_derivative_times(gate, gc, up_in(u)), c<T>(0)),
-        where(up_passes(u), gate.forward(gc), c<T>(0))};
+    return {where(gate_passes(g), gate_derivative_times(gate, gc, up_in(u)), c<T>(0)),
+            where(up_passes(u), gate.forward(gc), c<T>(0))};
   }
   template <typename T>
-  C10_HOST_DEVICE Hessian2<T> second_gradients(T g, T u) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Hessian2<T> second_gradients(T g, T u) const {
     const T gc = gate_in(g);
     const auto passes = gate_passes(g);
-    return {
-        where(passes, up_in(u) * gate.second_derivative(gc), c<T>(0)),
-        where(passes, where(up_passes(u), gate.derivative(gc), c<T>(0)), c<T>(0)),
-        c<T>(0)};
+    return {where(passes, up_in(u) * gate.second_derivative(gc), c<T>(0)),
+            where(passes, where(up_passes(u), gate.derivative(gc), c<T>(0)), c<T>(0)), c<T>(0)};
   }
 };
 
@@ -125,7 +123,7 @@ struct Glu {
 
   // The clamped or plain form over the gate's own chosen form.
   template <typename F>
-  C10_HOST_DEVICE void visit(const F& f) const {
+  C10_HOST_DEVICE ACTOPS_INLINE void visit(const F& f) const {
     visit_form(gate, [&](const auto& form) {
       using Form = std::decay_t<decltype(form)>;
       if (clamped) {

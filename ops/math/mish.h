@@ -19,26 +19,26 @@ inline namespace ACTOPS_MATH_NS {
 
 struct Mish {
   template <typename T>
-  C10_HOST_DEVICE static T cut() {
+  C10_HOST_DEVICE static ACTOPS_INLINE T cut() {
     return c<T>(sizeof(scalar_of_t<T>) == sizeof(float) ? 20.0 : 40.0);
   }
   // Below x = -64 (float) / -600 (double), exp(x) is kept scaled
-  // (exp_scaled): there
-  // tanh(softplus(x)) = e to the dtype's precision, so f = x e, f' = (1 + x) e,
-  // f'' = (2 + x) e, each rounded once from a normal product. Vectors pay for
-  // it only where a lane is that deep.
+  // (exp_scaled): there tanh(softplus(x)) = e to the dtype's precision, so
+  // f = x e, f' = (1 + x) e, f'' = (2 + x) e, each rounded once from a normal
+  // product. A separate function, not inlined, that vectors call only where
+  // a lane is that deep (see deep_exp_lane in common.h).
   template <typename T>
-  C10_HOST_DEVICE static bool deep(T x) {
+  C10_HOST_DEVICE static ACTOPS_INLINE bool deep(T x) {
     return any(x < c<T>(DeepExp<scalar_of_t<T>>::below));
   }
   template <typename T>
-  C10_HOST_DEVICE static T deep_tail(T x, T factor, T fallback) {
+  C10_HOST_DEVICE static C10_NOINLINE T deep_tail(const T& x, const T& factor, const T& fallback) {
     const auto e = exp_scaled(x);
     return where(x < c<T>(DeepExp<scalar_of_t<T>>::below), (factor * e.value) * e.scale, fallback);
   }
 
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     const T e = exp(nan_min(x, cut<T>()));
     const T n = e * (e + c<T>(2));
     const T xl = nan_max(x, lowest<T>());
@@ -49,7 +49,7 @@ struct Mish {
   // d/dx = tanh(sp) + x sigma(x) (1 - tanh(sp)^2) = (n d + 4 x e (1 + e)) / d^2;
   // x e first: at x = -max, 4 x alone would overflow to -inf and meet e = 0.
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
     const T xc = clamp(x, lowest<T>(), cut<T>());
     const T e = exp(xc);
     const T n = e * (e + c<T>(2));
@@ -64,7 +64,7 @@ struct Mish {
   //   f'' = (4m / D^2) (2 (1 + m) + x P(m) / D) m,  P = -2 - 3m + 2m^2 + 2m^3,
   // m multiplied in last so that the product is rounded once.
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
     const T xc = clamp(x, lowest<T>(), c<T>(1000));
     const T e = exp(c<T>(0) - abs(xc));  // exp(x) for x <= 0, m for x > 0
     const T d = e * (e + c<T>(2)) + c<T>(2);

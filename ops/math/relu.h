@@ -9,15 +9,15 @@ inline namespace ACTOPS_MATH_NS {
 
 struct Relu {
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     return nan_max(x, c<T>(0));
   }
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
     return where(x > c<T>(0), c<T>(1), c<T>(0));
   }
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T /*x*/) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T /*x*/) const {
     return c<T>(0);
   }
 };

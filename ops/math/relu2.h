@@ -12,16 +12,16 @@ inline namespace ACTOPS_MATH_NS {
 
 struct Relu2 {
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     const T r = nan_max(x, c<T>(0));
     return r * r;
   }
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
     return c<T>(2) * nan_max(x, c<T>(0));
   }
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
     return where(x > c<T>(0), c<T>(2), c<T>(0));
   }
 };

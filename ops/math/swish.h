@@ -16,7 +16,7 @@ inline namespace ACTOPS_MATH_NS {
 // beta x, with the limits 0 sigma(.) = 0 and x sigma(0) = x / 2 where the
 // product is 0 * inf (swish(0; inf) = 0, swish(inf; 0) = inf).
 template <typename T>
-C10_HOST_DEVICE inline T beta_times(T x, T beta) {
+C10_HOST_DEVICE ACTOPS_INLINE T beta_times(T x, T beta) {
   return where((x == c<T>(0)) | (beta == c<T>(0)), c<T>(0), beta * x);
 }
 
@@ -24,8 +24,8 @@ C10_HOST_DEVICE inline T beta_times(T x, T beta) {
 // it by its up value before the scale, so that gate(g) u keeps its accuracy
 // where gate(g) alone is subnormal.
 template <typename T>
-C10_HOST_DEVICE inline T swish_value(T x, T beta) {
-  return unscaled(times_sigmoid(x, beta_times(x, beta)));
+C10_HOST_DEVICE ACTOPS_INLINE T swish_value(T x, T beta) {
+  return times_sigmoid(x, beta_times(x, beta));
 }
 
 template <typename T>
@@ -33,7 +33,7 @@ struct SwishGradients {
   T x, beta;
 };
 template <typename T>
-C10_HOST_DEVICE inline SwishGradients<T> swish_gradients(T x, T beta_x) {
+C10_HOST_DEVICE ACTOPS_INLINE SwishGradients<T> swish_gradients(T x, T beta_x) {
   const T xf = finite(x);
   const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
@@ -45,7 +45,7 @@ struct SwishSecondGradients {
   T xx, xbeta, betabeta;
 };
 template <typename T>
-C10_HOST_DEVICE inline SwishSecondGradients<T> swish_second_gradients(T x, T beta, T beta_x) {
+C10_HOST_DEVICE ACTOPS_INLINE SwishSecondGradients<T> swish_second_gradients(T x, T beta, T beta_x) {
   const T xf = finite(x);
   const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
@@ -60,7 +60,7 @@ struct Swish {
 
   // beta x: a finite, nonzero beta (the usual case) needs no guard
   template <typename T>
-  C10_HOST_DEVICE T beta_x(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T beta_x(T x) const {
     if (beta == 0) {
       return c<T>(0);
     }
@@ -70,26 +70,26 @@ struct Swish {
     return c<T>(beta) * x;
   }
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
-    return unscaled(times_sigmoid(x, beta_x(x)));
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
+    return times_sigmoid(x, beta_x(x));
   }
   template <typename T>
-  C10_HOST_DEVICE T derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
     return swish_gradients(x, beta_x(x)).x;
   }
   // forward(x) v and derivative(x) v for a gated unit (see gate_times)
   template <typename T>
-  C10_HOST_DEVICE T times(T x, T v) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T times(T x, T v) const {
     return times_sigmoid_times(x, beta_x(x), v);
   }
   template <typename T>
-  C10_HOST_DEVICE T derivative_times(T x, T v) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
     const T z = finite(beta_x(x));
     const auto p = sigmoid_parts(z);
     return (p.s + z * p.k) * (v * p.scale);
   }
   template <typename T>
-  C10_HOST_DEVICE T second_derivative(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
     return swish_second_gradients(x, c<T>(beta), beta_x(x)).xx;
   }
 };
@@ -97,16 +97,16 @@ struct Swish {
 // swish with a tensor beta: f(x, beta), a = x, b = beta.
 struct SwishLearnable {
   template <typename T>
-  C10_HOST_DEVICE T value(T x, T beta) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T value(T x, T beta) const {
     return swish_value(x, beta);
   }
   template <typename T>
-  C10_HOST_DEVICE Gradient2<T> gradients(T x, T beta) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Gradient2<T> gradients(T x, T beta) const {
     const auto d = swish_gradients(x, beta_times(x, beta));
     return {d.x, d.beta};
   }
   template <typename T>
-  C10_HOST_DEVICE Hessian2<T> second_gradients(T x, T beta) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Hessian2<T> second_gradients(T x, T beta) const {
     const auto d = swish_second_gradients(x, beta, beta_times(x, beta));
     return {d.xx, d.xbeta, d.betabeta};
   }

@@ -10,14 +10,14 @@ namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
 template <typename T>
-C10_HOST_DEVICE inline T trelu_value(T x, T threshold, T alpha) {
+C10_HOST_DEVICE ACTOPS_INLINE T trelu_value(T x, T threshold, T alpha) {
   return where(x > threshold, x, alpha * x);
 }
 
 // f'(x) given whether x is above the threshold (all that the fixed-alpha
 // backward keeps: a 1-byte mask).
 template <typename T>
-C10_HOST_DEVICE inline T trelu_masked_derivative(bool above, T alpha) {
+C10_HOST_DEVICE ACTOPS_INLINE T trelu_masked_derivative(bool above, T alpha) {
   return above ? T(1) : alpha;
 }
 
@@ -27,11 +27,11 @@ struct TRelu {
   double alpha = 0.0;
 
   template <typename T>
-  C10_HOST_DEVICE bool above(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE bool above(T x) const {
     return x > static_cast<T>(threshold);
   }
   template <typename T>
-  C10_HOST_DEVICE T forward(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     return trelu_value(x, c<T>(threshold), c<T>(alpha));
   }
 };
@@ -41,16 +41,16 @@ struct TReluLearnable {
   double threshold = 1.0;
 
   template <typename T>
-  C10_HOST_DEVICE T value(T x, T alpha) const {
+  C10_HOST_DEVICE ACTOPS_INLINE T value(T x, T alpha) const {
     return trelu_value(x, c<T>(threshold), alpha);
   }
   template <typename T>
-  C10_HOST_DEVICE Gradient2<T> gradients(T x, T alpha) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Gradient2<T> gradients(T x, T alpha) const {
     const auto above = x > c<T>(threshold);
     return {where(above, c<T>(1), alpha), where(above, c<T>(0), x)};
   }
   template <typename T>
-  C10_HOST_DEVICE Hessian2<T> second_gradients(T x, T /*alpha*/) const {
+  C10_HOST_DEVICE ACTOPS_INLINE Hessian2<T> second_gradients(T x, T /*alpha*/) const {
     return {c<T>(0), where(x > c<T>(threshold), c<T>(0), c<T>(1)), c<T>(0)};
   }
 };

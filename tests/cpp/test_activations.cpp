@@ -23,9 +23,7 @@ struct ElementwiseCase {
   std::function<double(double)> reference;
 };
 
-double sigmoid(double z) {
-  return 1.0 / (1.0 + std::exp(-z));
-}
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 std::vector<ElementwiseCase> cases() {
   const double k = std::sqrt(2.0 / M_PI);
@@ -71,8 +69,7 @@ TEST(Activations, AutogradMatchesCentralDifferences) {
     const auto x = x0.clone().requires_grad_(true);
     c.op(x).sum().backward();
     const auto numeric = (c.op(x0 + h) - c.op(x0 - h)) / (2 * h);
-    EXPECT_TRUE(torch::allclose(x.grad(), numeric, 1e-7, 1e-8))
-        << c.name << ": " << (x.grad() - numeric).abs().max();
+    EXPECT_TRUE(torch::allclose(x.grad(), numeric, 1e-7, 1e-8)) << c.name << ": " << (x.grad() - numeric).abs().max();
   }
 }
 
@@ -124,7 +121,8 @@ TEST(Activations, Relu2SecondDerivative) {
 TEST(Activations, Relu2ExtremeInputs) {
   const double inf = std::numeric_limits<double>::infinity();
   for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
-    const double big = dtype == torch::kFloat32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
+    const double big =
+        dtype == torch::kFloat32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
     const auto x = torch::tensor({inf, -inf, big, -big, 1e4, -1e4, 0.0}, dtype);
     const auto y = actops::relu2(x).to(torch::kFloat64);
     const std::vector<double> expected{inf, 0.0, inf, 0.0, 1e8, 0.0, 0.0};
@@ -141,9 +139,9 @@ TEST(Activations, Relu2ExtremeInputs) {
 
 // Learnable parameters: the gradient for a per-channel tensor against central
 // differences of the sum of outputs, one channel at a time.
-void expect_parameter_gradient(
-    const std::string& name, const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& op,
-    const torch::Tensor& p0) {
+void expect_parameter_gradient(const std::string& name,
+                               const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& op,
+                               const torch::Tensor& p0) {
   torch::manual_seed(0);
   auto x = torch::randn({4, 3, 5}, torch::kFloat64) * 3;
   x = torch::where((x - 0.5).abs() < 0.02, x + 0.05, x).requires_grad_(true);
@@ -201,10 +199,14 @@ TEST(Activations, BadInputIsAClearError) {
   expect_error_containing([] { actops::swish(torch::arange(3)); }, {"actops.swish", "int64"});
   expect_error_containing([] { actops::relu2(torch::arange(3)); }, {"actops.relu2", "int64"});
   expect_error_containing(
-      [&] { actops::detail::relu2_backward(torch::ones({3, 2}), x); }, {"actops.relu2_backward", "shape"});
-  expect_error_containing([&] { actops::swish(x, torch::ones({4})); }, {"actops.swish_learnable", "beta", "[4]", "broadcast"});
-  expect_error_containing(
-      [&] { actops::trelu(x, 1.0, torch::ones({1}, torch::kInt32)); }, {"actops.trelu_learnable", "alpha", "int32"});
+      [&] {
+        actops::detail::relu2_backward(torch::ones({3, 2}), x);
+      },
+      {"actops.relu2_backward", "shape"});
+  expect_error_containing([&] { actops::swish(x, torch::ones({4})); },
+                          {"actops.swish_learnable", "beta", "[4]", "broadcast"});
+  expect_error_containing([&] { actops::trelu(x, 1.0, torch::ones({1}, torch::kInt32)); },
+                          {"actops.trelu_learnable", "alpha", "int32"});
   expect_error_containing([] { actops::trelu(torch::ones({2}, torch::kBool)); }, {"actops.trelu", "bool"});
 }
 

@@ -58,9 +58,7 @@ std::vector<Unit> units() {
        },
        [](const Tensor& g) { return torch::gelu(g, "tanh"); }},
       {"reglu",
-       [](const Tensor& g, const Tensor& u, Limit limit, double offset) {
-         return actops::reglu(g, u, limit, offset);
-       },
+       [](const Tensor& g, const Tensor& u, Limit limit, double offset) { return actops::reglu(g, u, limit, offset); },
        [](const Tensor& x, int64_t dim, const std::string& layout, Limit limit, double offset) {
          return actops::reglu(x, dim, layout, limit, offset);
        },
@@ -354,39 +352,59 @@ TEST(Gated, ErrorsNameTheOp) {
     const std::string op = "actops." + name;
     const std::string op_packed = op + "_packed";
     expect_error_containing(
-        [&] { packed(torch::randn({3, 7}), -1, "gate_up", c10::nullopt); },
+        [&] {
+          packed(torch::randn({3, 7}), -1, "gate_up", c10::nullopt);
+        },
         {op_packed + ":", "the size of dim -1 (7) must be even"});
     expect_error_containing(
-        [&] { packed(torch::randn({3, 8}), -1, "gates", c10::nullopt); },
+        [&] {
+          packed(torch::randn({3, 8}), -1, "gates", c10::nullopt);
+        },
         {op_packed + ":", "layout must be 'gate_up', 'up_gate' or 'interleaved', got 'gates'"});
     expect_error_containing(
-        [&] { packed(torch::randn({3, 8}), 2, "gate_up", c10::nullopt); },
+        [&] {
+          packed(torch::randn({3, 8}), 2, "gate_up", c10::nullopt);
+        },
         {op_packed + ":", "dim 2 is out of range for x with 2 dimensions"});
     expect_error_containing(
-        [&] { packed(torch::randn({3, 8}), -1, "interleaved", 0.0); }, {op_packed + ":", "limit must be positive, got 0"});
+        [&] {
+          packed(torch::randn({3, 8}), -1, "interleaved", 0.0);
+        },
+        {op_packed + ":", "limit must be positive, got 0"});
     expect_error_containing(
-        [&] { split(torch::randn({3, 4}), torch::randn({4}), -1.5); }, {op + ":", "limit must be positive, got -1.5"});
+        [&] {
+          split(torch::randn({3, 4}), torch::randn({4}), -1.5);
+        },
+        {op + ":", "limit must be positive, got -1.5"});
     expect_error_containing(
-        [&] { split(torch::randn({3, 4}), torch::randn({4}), std::numeric_limits<double>::quiet_NaN()); },
+        [&] {
+          split(torch::randn({3, 4}), torch::randn({4}), std::numeric_limits<double>::quiet_NaN());
+        },
         {op + ":", "limit must be positive, got nan"});
     expect_error_containing(
-        [&] { split(torch::randn({3, 4}), torch::randn({5}), c10::nullopt); },
+        [&] {
+          split(torch::randn({3, 4}), torch::randn({5}), c10::nullopt);
+        },
         {op + ":", "gate of shape [3, 4] and up of shape [5] do not broadcast"});
+    expect_error_containing([&] { split(torch::arange(4), torch::randn({4}), c10::nullopt); },
+                            {op + ":", "gate must be a floating-point tensor", "int64"});
     expect_error_containing(
-        [&] { split(torch::arange(4), torch::randn({4}), c10::nullopt); },
-        {op + ":", "gate must be a floating-point tensor", "int64"});
-    expect_error_containing(
-        [&] { packed(torch::arange(8).view({2, 4}), -1, "gate_up", c10::nullopt); },
+        [&] {
+          packed(torch::arange(8).view({2, 4}), -1, "gate_up", c10::nullopt);
+        },
         {op_packed + ":", "x must be a floating-point tensor", "int64"});
   }
+  expect_error_containing([] { actops::geglu(torch::randn({4}), torch::randn({4}), "fast"); },
+                          {"actops.geglu:", "approximate must be 'none' or 'tanh', got 'fast'"});
   expect_error_containing(
-      [] { actops::geglu(torch::randn({4}), torch::randn({4}), "fast"); },
-      {"actops.geglu:", "approximate must be 'none' or 'tanh', got 'fast'"});
-  expect_error_containing(
-      [] { actops::detail::swiglu_backward(torch::randn({3, 5}), torch::randn({3, 4}), torch::randn({4}), 1.0); },
+      [] {
+        actops::detail::swiglu_backward(torch::randn({3, 5}), torch::randn({3, 4}), torch::randn({4}), 1.0);
+      },
       {"actops.swiglu_backward:", "grad has shape [3, 5] but the output has shape [3, 4]"});
   expect_error_containing(
-      [] { actops::detail::reglu_packed_backward(torch::randn({3, 4}), torch::randn({3, 8}), -1, "bad"); },
+      [] {
+        actops::detail::reglu_packed_backward(torch::randn({3, 4}), torch::randn({3, 8}), -1, "bad");
+      },
       {"actops.reglu_packed_backward:", "layout must be"});
 }
 

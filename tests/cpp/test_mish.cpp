@@ -36,8 +36,7 @@ TEST(Mish, MatchesDoubleReference) {
   const auto y = actops::mish(x);
   for (size_t i = 0; i < xs.size(); ++i) {
     const double expected = mish_reference(xs[i]);
-    EXPECT_NEAR(y[i].item<double>(), expected, 1e-14 * std::max(1.0, std::abs(expected)))
-        << "x = " << xs[i];
+    EXPECT_NEAR(y[i].item<double>(), expected, 1e-14 * std::max(1.0, std::abs(expected))) << "x = " << xs[i];
   }
 }
 
@@ -56,8 +55,8 @@ TEST(Mish, NegativeTailKeepsRelativeAccuracy) {
 TEST(Mish, ExtremeInputs) {
   for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
     const double inf = std::numeric_limits<double>::infinity();
-    const double big = dtype == torch::kFloat32 ? std::numeric_limits<float>::max()
-                                                : std::numeric_limits<double>::max();
+    const double big =
+        dtype == torch::kFloat32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
     const auto x = torch::tensor({inf, -inf, big, -big, 1e4, -1e4}, dtype);
     const auto y = actops::mish(x).to(torch::kFloat64);
     EXPECT_EQ(y[0].item<double>(), inf);
@@ -80,8 +79,7 @@ TEST(Mish, AutogradMatchesCentralDifferences) {
   const double h = 1e-6;
   const auto xd = x.detach();
   const auto numeric = (actops::mish(xd + h) - actops::mish(xd - h)) / (2 * h);
-  EXPECT_TRUE(torch::allclose(x.grad(), numeric, 1e-8, 1e-9))
-      << (x.grad() - numeric).abs().max();
+  EXPECT_TRUE(torch::allclose(x.grad(), numeric, 1e-8, 1e-9)) << (x.grad() - numeric).abs().max();
 }
 
 TEST(Mish, SecondDerivativeMatchesCentralDifferences) {
@@ -132,16 +130,20 @@ TEST(Mish, LayoutsAndEmpty) {
 TEST(Mish, RejectsNonFloatingDtypes) {
   expect_error_containing([] { actops::mish(torch::arange(4)); }, {"actops.mish", "int64"});
   expect_error_containing([] { actops::mish(torch::ones({2}, torch::kBool)); }, {"actops.mish", "bool"});
-  expect_error_containing(
-      [] { actops::mish(torch::ones({2}, torch::kComplexFloat)); }, {"actops.mish", "complex64"});
+  expect_error_containing([] { actops::mish(torch::ones({2}, torch::kComplexFloat)); }, {"actops.mish", "complex64"});
 }
 
 TEST(Mish, BackwardRejectsMismatchedGrad) {
   const auto x = torch::randn({3, 4});
   expect_error_containing(
-      [&] { actops::detail::mish_backward(torch::ones({4, 3}), x); }, {"actops.mish_backward", "shape"});
+      [&] {
+        actops::detail::mish_backward(torch::ones({4, 3}), x);
+      },
+      {"actops.mish_backward", "shape"});
   expect_error_containing(
-      [&] { actops::detail::mish_backward(torch::ones({3, 4}, torch::kFloat64), x); },
+      [&] {
+        actops::detail::mish_backward(torch::ones({3, 4}, torch::kFloat64), x);
+      },
       {"actops.mish_backward", "float64", "float32"});
 }
 

@@ -72,10 +72,21 @@ TEST(Maxout, EveryDimAndDtype) {
 }
 
 TEST(SwigluMaxout, ErrorsNameTheNumbers) {
-  expect_error_containing([] { actops::swiglu(torch::randn({3, 7}), -1); }, {"actops.swiglu_packed", "(7) must be even"});
   expect_error_containing(
-      [] { actops::maxout(torch::randn({2, 10}), 3); }, {"actops.maxout", "pieces (3) must divide the size of dim 1 (10)"});
-  expect_error_containing([] { actops::maxout(torch::randn({2, 10}), 0); }, {"actops.maxout", "pieces must be at least 1"});
+      [] {
+        actops::swiglu(torch::randn({3, 7}), -1);
+      },
+      {"actops.swiglu_packed", "(7) must be even"});
+  expect_error_containing(
+      [] {
+        actops::maxout(torch::randn({2, 10}), 3);
+      },
+      {"actops.maxout", "pieces (3) must divide the size of dim 1 (10)"});
+  expect_error_containing(
+      [] {
+        actops::maxout(torch::randn({2, 10}), 0);
+      },
+      {"actops.maxout", "pieces must be at least 1"});
 }
 
 }  // namespace

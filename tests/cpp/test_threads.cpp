@@ -16,12 +16,20 @@ namespace {
 torch::Tensor run_every_op(const torch::Tensor& input) {
   const auto x = input.detach().clone().requires_grad_(true);
   const auto beta = torch::full({x.size(1)}, 1.3, x.options()).requires_grad_(true);
-  std::vector<torch::Tensor> outputs{
-      actops::mish(x),          actops::swish(x),           actops::swish(x, beta),
-      actops::gelu(x),          actops::gelu(x, "tanh"),    actops::trelu(x, 0.5, 0.1),
-      actops::swiglu(x, 1),     actops::swiglu(x, x.flip(0)), actops::maxout(x, 4, 1),
-      actops::relu2(x),         actops::trelu(x, 0.5, beta),  actops::geglu(x, 1, "interleaved", "tanh"),
-      actops::reglu(x, x.flip(0), 2.0, 1.0),                  actops::swiglu(x, 1, "up_gate", 1.702, 7.0, 1.0)};
+  std::vector<torch::Tensor> outputs{actops::mish(x),
+                                     actops::swish(x),
+                                     actops::swish(x, beta),
+                                     actops::gelu(x),
+                                     actops::gelu(x, "tanh"),
+                                     actops::trelu(x, 0.5, 0.1),
+                                     actops::swiglu(x, 1),
+                                     actops::swiglu(x, x.flip(0)),
+                                     actops::maxout(x, 4, 1),
+                                     actops::relu2(x),
+                                     actops::trelu(x, 0.5, beta),
+                                     actops::geglu(x, 1, "interleaved", "tanh"),
+                                     actops::reglu(x, x.flip(0), 2.0, 1.0),
+                                     actops::swiglu(x, 1, "up_gate", 1.702, 7.0, 1.0)};
   torch::Tensor total = torch::zeros({}, x.options());
   for (const auto& y : outputs) {
     total = total + (y * y).sum();

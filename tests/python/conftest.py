@@ -57,7 +57,7 @@ def table_rows(stdout: str, header: str) -> list[list[str]]:
     start = lines.index(header)
     assert lines[start + 1].startswith("|---"), lines[start + 1]
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip("|").split("|")])

@@ -60,8 +60,13 @@ def worker(rank: int, port: int, out: str) -> None:
         if rank == 0:
             single = build_model()
             train(single, x, y)
-            torch.save({"ddp": [p.detach() for p in model.module.parameters()],
-                        "single": [p.detach() for p in single.parameters()]}, out)
+            torch.save(
+                {
+                    "ddp": [p.detach() for p in model.module.parameters()],
+                    "single": [p.detach() for p in single.parameters()],
+                },
+                out,
+            )
     finally:
         dist.destroy_process_group()
 

@@ -130,8 +130,22 @@ def test_grid_reaches_the_edges():
 
 def test_command_line_prints_the_table_writes_json_and_checks(tmp_path):
     out = tmp_path / "accuracy.json"
-    command = [sys.executable, str(ROOT / "scripts" / "accuracy.py"), "--quick", "--ops", "relu2", "maxout", "mish",
-               "--dtypes", "float32", "float64", "--markdown", "--json", str(out), "--check"]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "accuracy.py"),
+        "--quick",
+        "--ops",
+        "relu2",
+        "maxout",
+        "mish",
+        "--dtypes",
+        "float32",
+        "float64",
+        "--markdown",
+        "--json",
+        str(out),
+        "--check",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode in (0, 1), f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     rows = table_rows(result.stdout, HEADER)

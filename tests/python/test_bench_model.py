@@ -14,8 +14,10 @@ from conftest import positive, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "scripts" / "bench_model.py"
-HEADER = ("| model | parameters | replaced | step ms unpatched | step ms patched | speed-up "
-          "| saved MB unpatched / patched | peak MB unpatched / patched |")
+HEADER = (
+    "| model | parameters | replaced | step ms unpatched | step ms patched | speed-up "
+    "| saved MB unpatched / patched | peak MB unpatched / patched |"
+)
 MODELS = {"llama": "LlamaMLP -> actops.swiglu", "mish_cnn": "Mish -> actops.nn.Mish"}
 
 

@@ -30,7 +30,6 @@ NUMERIC_COLUMNS = ["params", "loss", "train%", "test%", "ms/epoch", "|dW1|", "dW
 PNGS = ["loss_curves.png", "grad_norms.png", "decision_regions.png"]
 
 
-
 def test_every_op_and_layer_is_built():
     assert all(hasattr(torch.ops.actops, op) for op in EVERY_OP)
     assert all(hasattr(actops.nn, name) for name in EVERY_LAYER)
@@ -48,10 +47,10 @@ def assert_valid_png(path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     offset, kinds = 8, []
     while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
-        kind = data[offset + 4:offset + 8]
-        body = data[offset + 8:offset + 8 + length]
-        (crc,) = struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        body = data[offset + 8 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
         assert zlib.crc32(kind + body) == crc, f"{path}: bad CRC in chunk {kind!r}"
         kinds.append(kind)
         if kind == b"IHDR":
@@ -66,13 +65,13 @@ def table_rows(stdout: str) -> dict[str, dict[str, float]]:
     lines = stdout.splitlines()
     header = [i for i, line in enumerate(lines) if line.split()[:1] == ["activation"]]
     assert len(header) == 1, f"no single table header in:\n{stdout}"
-    assert lines[header[0]].split()[1:1 + len(NUMERIC_COLUMNS)] == NUMERIC_COLUMNS
+    assert lines[header[0]].split()[1 : 1 + len(NUMERIC_COLUMNS)] == NUMERIC_COLUMNS
     rows = {}
-    for line in lines[header[0] + 1:]:
+    for line in lines[header[0] + 1 :]:
         if not line.strip():
             break
         name, *fields = line.split()
-        rows[name] = dict(zip(NUMERIC_COLUMNS, map(float, fields[:len(NUMERIC_COLUMNS)])))
+        rows[name] = dict(zip(NUMERIC_COLUMNS, map(float, fields[: len(NUMERIC_COLUMNS)])))
     return rows
 
 

@@ -60,56 +60,114 @@ def activation(name, args, function, module, reference, derivative, torch_equiva
     op = getattr(ops, name.split("[")[0])
     backward_op = getattr(ops, f"{op.__name__}_backward")
     return Case(
-        name=name, op=op, args=args, function=function, module=module, reference=reference,
-        derivative=derivative, torch_equivalent=torch_equivalent, limits=limits, tail=tail,
-        backward=kw.pop("backward", lambda g, x: backward_op(g, x, *args)), **kw,
+        name=name,
+        op=op,
+        args=args,
+        function=function,
+        module=module,
+        reference=reference,
+        derivative=derivative,
+        torch_equivalent=torch_equivalent,
+        limits=limits,
+        tail=tail,
+        backward=kw.pop("backward", lambda g, x: backward_op(g, x, *args)),
+        **kw,
     )
 
 
 CASES = [
     activation(
-        "mish", (), actops.mish, actops.nn.Mish, refs.mish, refs.mish_derivative, F.mish,
+        "mish",
+        (),
+        actops.mish,
+        actops.nn.Mish,
+        refs.mish,
+        refs.mish_derivative,
+        F.mish,
         limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0), (-88.0, -88.0 * 6.0546e-39)),
         tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
     ),
     activation(
-        "relu2", (), actops.relu2, actops.nn.ReLU2, refs.relu2, refs.relu2_derivative, lambda x: torch.relu(x).square(),
+        "relu2",
+        (),
+        actops.relu2,
+        actops.nn.ReLU2,
+        refs.relu2,
+        refs.relu2_derivative,
+        lambda x: torch.relu(x).square(),
         # relu2 overflows to inf above sqrt(finfo.max) (1.8e19 in float32, 1.3e154 in float64): inf is the right answer
-        limits=((INF, INF), (-INF, 0.0), (1e4, 1e8), (-1e4, 0.0), (3.0, 9.0), (-3.0, 0.0), (1e-30, 1e-60),
-                (1e20, 1e40), (1e155, INF), (-1e155, 0.0)),
+        limits=(
+            (INF, INF),
+            (-INF, 0.0),
+            (1e4, 1e8),
+            (-1e4, 0.0),
+            (3.0, 9.0),
+            (-3.0, 0.0),
+            (1e-30, 1e-60),
+            (1e20, 1e40),
+            (1e155, INF),
+            (-1e155, 0.0),
+        ),
         kinks=(0.0,),  # f'' jumps from 0 to 2 there; no negative tail: f = 0 for x <= 0
     ),
     activation(
-        "swish", (1.0,), actops.swish, actops.nn.Swish, refs.swish, refs.swish_derivative, F.silu,
+        "swish",
+        (1.0,),
+        actops.swish,
+        actops.nn.Swish,
+        refs.swish,
+        refs.swish_derivative,
+        F.silu,
         limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0)),
         tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
     ),
     activation(
-        "swish[beta=1.7]", (1.7,), lambda x: actops.swish(x, beta=1.7), lambda: actops.nn.Swish(beta=1.7),
-        lambda x: refs.swish(x, 1.7), lambda x: refs.swish_derivative(x, 1.7), lambda x: x * torch.sigmoid(1.7 * x),
+        "swish[beta=1.7]",
+        (1.7,),
+        lambda x: actops.swish(x, beta=1.7),
+        lambda: actops.nn.Swish(beta=1.7),
+        lambda x: refs.swish(x, 1.7),
+        lambda x: refs.swish_derivative(x, 1.7),
+        lambda x: x * torch.sigmoid(1.7 * x),
         limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0)),
         tail=((-30.0, -40.0, -60.0), (-30.0, -45.0)),
     ),
     activation(
-        "gelu", ("none",), actops.gelu, actops.nn.GELU, refs.gelu, refs.gelu_derivative, F.gelu,
+        "gelu",
+        ("none",),
+        actops.gelu,
+        actops.nn.GELU,
+        refs.gelu,
+        refs.gelu_derivative,
+        F.gelu,
         limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (-10.0, -7.619853024160595e-23)),
         tail=((-10.0, -20.0, -35.0), (-5.0, -10.0)),
     ),
     activation(
-        "gelu[tanh]", ("tanh",), lambda x: actops.gelu(x, approximate="tanh"), lambda: actops.nn.GELU("tanh"),
-        lambda x: refs.gelu(x, "tanh"), lambda x: refs.gelu_derivative(x, "tanh"),
+        "gelu[tanh]",
+        ("tanh",),
+        lambda x: actops.gelu(x, approximate="tanh"),
+        lambda: actops.nn.GELU("tanh"),
+        lambda x: refs.gelu(x, "tanh"),
+        lambda x: refs.gelu_derivative(x, "tanh"),
         lambda x: F.gelu(x, approximate="tanh"),
         limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (1e20, 1e20), (-1e20, 0.0)),
         tail=((-10.0, -15.0, -20.0), (-5.0, -9.0)),
     ),
     activation(
-        "trelu", (1.0, 0.1), lambda x: actops.trelu(x, threshold=1.0, alpha=0.1),
+        "trelu",
+        (1.0, 0.1),
+        lambda x: actops.trelu(x, threshold=1.0, alpha=0.1),
         lambda: actops.nn.TReLU(threshold=1.0, alpha=0.1),
-        lambda x: refs.trelu(x, 1.0, 0.1), lambda x: refs.trelu_derivative(x, 1.0, 0.1),
+        lambda x: refs.trelu(x, 1.0, 0.1),
+        lambda x: refs.trelu_derivative(x, 1.0, 0.1),
         lambda x: torch.where(x > 1.0, x, 0.1 * x),
         limits=((INF, INF), (-INF, -INF), (1e4, 1e4), (-1e4, -1e3), (1.0, 0.1)),
         backward=lambda g, x: ops.trelu_backward(g, x > 1.0, 0.1),
-        saves="mask", smooth=False, ulps=1.0, kinks=(1.0,),
+        saves="mask",
+        smooth=False,
+        ulps=1.0,
+        kinks=(1.0,),
     ),
 ]
 SMOOTH = [case for case in CASES if case.smooth]
@@ -283,7 +341,10 @@ def test_layouts(case, dtype, layout):
     g = torch.randn_like(y)
     (grad,) = torch.autograd.grad(y, x, g)
     torch.testing.assert_close(
-        grad.double(), (g.double() * case.derivative(x.detach().double())), rtol=2e-2 if dtype in (torch.bfloat16, torch.float16) else 2e-6, atol=1e-5
+        grad.double(),
+        (g.double() * case.derivative(x.detach().double())),
+        rtol=2e-2 if dtype in (torch.bfloat16, torch.float16) else 2e-6,
+        atol=1e-5,
     )
 
 
@@ -296,8 +357,17 @@ def test_capability_follows_pytorch():
 def test_every_instruction_set_gives_the_same_results(capability):
     """The DEFAULT and AVX2 kernels (chosen by ATEN_CPU_CAPABILITY) pass the value and layout tests."""
     env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
-               "values_against_float64_reference or negative_tail or layouts or capability_follows"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        __file__,
+        "-k",
+        "values_against_float64_reference or negative_tail or layouts or capability_follows",
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout

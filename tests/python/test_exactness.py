@@ -56,7 +56,9 @@ def test_gelu_float32_keeps_relative_accuracy_in_every_tail(path):
 @pytest.mark.parametrize("op", ["mish", "swish", "gelu_tanh"])
 def test_normal_results_from_subnormal_exponentials(op, path):
     # mish(-100) was -3.78e-42 for -3.72e-42; x exp(x) is a normal float down to x ~ -92.6
-    x = both_paths(torch.linspace(-110.0, -60.0, 5001) if op != "gelu_tanh" else torch.linspace(-10.6, -9.0, 4001))[path]
+    x = both_paths(torch.linspace(-110.0, -60.0, 5001) if op != "gelu_tanh" else torch.linspace(-10.6, -9.0, 4001))[
+        path
+    ]
     x64 = x.double()
     function, reference = {
         "mish": (actops.mish, refs.mish),
@@ -103,10 +105,14 @@ def mish_second_derivative_50_digits(x: float) -> float:
         return float(2 * sech2 * s + x * sech2 * (s * s_neg - 2 * mpmath.tanh(sp) * s * s))
 
 
-@pytest.mark.parametrize("dtype, xs", [
-    (torch.float32, [1.0, 5.0, 15.0, 19.5, 20.5, 25.0, 30.0, 40.0, 44.0, 50.0]),
-    (torch.float64, [1.0, 5.0, 25.0, 39.0, 41.0, 60.0, 100.0, 200.0, 300.0, 350.0]),
-], ids=["float32", "float64"])
+@pytest.mark.parametrize(
+    "dtype, xs",
+    [
+        (torch.float32, [1.0, 5.0, 15.0, 19.5, 20.5, 25.0, 30.0, 40.0, 44.0, 50.0]),
+        (torch.float64, [1.0, 5.0, 25.0, 39.0, 41.0, 60.0, 100.0, 200.0, 300.0, 350.0]),
+    ],
+    ids=["float32", "float64"],
+)
 def test_mish_second_derivative_past_the_exp_cut(dtype, xs):
     # it was frozen past x = 20 (float32) / 40 (float64): -6.5e-16 at x = 25 for -3.7e-20
     x = torch.tensor(xs, dtype=dtype)
@@ -150,16 +156,24 @@ def test_single_parameter_gradient_is_deterministic_and_float64_accurate(op):
     g = torch.randn(n)
     p = torch.tensor(1.3)
     if op == "swish":
+
         def grad():
             return ops.swish_learnable_backward(g, x, p)[1]
-        truth = (g.double() * x.double() ** 2 * torch.sigmoid(1.3 * x.double()) * torch.sigmoid(-1.3 * x.double())).sum()
+
+        truth = (
+            g.double() * x.double() ** 2 * torch.sigmoid(1.3 * x.double()) * torch.sigmoid(-1.3 * x.double())
+        ).sum()
     elif op == "trelu":
+
         def grad():
             return ops.trelu_learnable_backward(g, x, p, 0.5)[1]
+
         truth = (g.double() * torch.where(x > 0.5, 0.0, x.double())).sum()
     else:
+
         def grad():
             return ops.swiglu_backward(g, x, p, 1.0, None, 0.0)[1]
+
         truth = (g.double() * refs.swish(x.double())).sum()
     results = [run_in_threads(t, grad) for t in (1, 2, 3, 4)]
     assert all(r.shape == p.shape for r in results)
@@ -194,7 +208,17 @@ def test_trelu_mask_kernels_agree_with_the_scalar_path(dtype):
 def test_every_instruction_set_is_exact(capability):
     """The DEFAULT and AVX2 kernels (chosen by ATEN_CPU_CAPABILITY) pass these tests too."""
     env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not every_instruction_set"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        __file__,
+        "-k",
+        "not every_instruction_set",
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout

@@ -9,8 +9,6 @@ inputs kept for backward; errors naming the op; the layers and their reprs."""
 
 from __future__ import annotations
 
-import io
-from typing import Optional
 
 import pytest
 import torch
@@ -421,9 +419,7 @@ def test_torch_compile_fullgraph_matches_eager(unit):
     torch.testing.assert_close(outs, eager)
     loss = sum(o.square().sum() for o in outs)
     loss_eager = sum(o.square().sum() for o in eager)
-    torch.testing.assert_close(
-        torch.autograd.grad(loss, (x, gate, up)), torch.autograd.grad(loss_eager, (x, gate, up))
-    )
+    torch.testing.assert_close(torch.autograd.grad(loss, (x, gate, up)), torch.autograd.grad(loss_eager, (x, gate, up)))
 
 
 # ---- 5. TorchScript -----------------------------------------------------------------
@@ -486,7 +482,15 @@ def test_torch_export_matches_eager(unit):
 
 # ---- 7. shapes, broadcasting, strides -----------------------------------------------
 
-BROADCASTS = [((2, 1, 4), (3, 4)), ((4,), (2, 3, 4)), ((3, 1), (1, 5)), ((), (3,)), ((2, 3, 4), ()), ((), ()), ((300,), (1,))]
+BROADCASTS = [
+    ((2, 1, 4), (3, 4)),
+    ((4,), (2, 3, 4)),
+    ((3, 1), (1, 5)),
+    ((), (3,)),
+    ((2, 3, 4), ()),
+    ((), ()),
+    ((300,), (1,)),
+]
 
 
 @pytest.mark.parametrize("shapes", BROADCASTS, ids=str)
@@ -686,7 +690,9 @@ def test_errors_name_the_op(unit, device):
         fn(t(3, 7))
     with pytest.raises(RuntimeError, match=packed + r": the size of dim 0 \(3\) must be even"):
         fn(t(3, 8), dim=0, layout="interleaved")
-    with pytest.raises(RuntimeError, match=packed + r": layout must be 'gate_up', 'up_gate' or 'interleaved', got 'gate'"):
+    with pytest.raises(
+        RuntimeError, match=packed + r": layout must be 'gate_up', 'up_gate' or 'interleaved', got 'gate'"
+    ):
         fn(t(3, 8), layout="gate")
     with pytest.raises(RuntimeError, match=packed + r": dim 2 is out of range for x with 2 dimensions"):
         fn(t(3, 8), dim=2)
@@ -695,7 +701,9 @@ def test_errors_name_the_op(unit, device):
             fn(t(3, 8), limit=limit)
         with pytest.raises(RuntimeError, match=rf"actops\.{unit}: limit must be positive, got {shown}"):
             fn(t(3, 4), t(4), limit=limit)
-    with pytest.raises(RuntimeError, match=rf"actops\.{unit}: gate of shape \[3, 4\] and up of shape \[5\] do not broadcast"):
+    with pytest.raises(
+        RuntimeError, match=rf"actops\.{unit}: gate of shape \[3, 4\] and up of shape \[5\] do not broadcast"
+    ):
         fn(t(3, 4), t(5))
     with pytest.raises(TypeError, match=rf"actops\.{unit}: gate must be a floating-point tensor.*int64"):
         fn(torch.arange(4, device=device), t(4))
@@ -717,7 +725,9 @@ def test_errors_name_the_op(unit, device):
 @pytest.mark.parametrize("unit", UNITS)
 def test_backward_op_errors_name_the_op(unit):
     args = positional(unit, {})
-    with pytest.raises(RuntimeError, match=rf"actops\.{unit}_backward: grad has shape \[3, 5\] but the output has shape \[3, 4\]"):
+    with pytest.raises(
+        RuntimeError, match=rf"actops\.{unit}_backward: grad has shape \[3, 5\] but the output has shape \[3, 4\]"
+    ):
         getattr(ops, unit + "_backward")(torch.randn(3, 5), torch.randn(3, 4), torch.randn(4), *args)
     with pytest.raises(RuntimeError, match=rf"actops\.{unit}_packed_backward: .*grad"):
         getattr(ops, unit + "_packed_backward")(torch.randn(3, 5), torch.randn(3, 8), -1, "gate_up", *args)
@@ -749,7 +759,9 @@ def test_module_arguments_are_checked():
 @pytest.mark.parametrize("unit", UNITS)
 def test_layers_are_one_projection_then_the_packed_op(unit, layout, bias):
     cls = {"swiglu": actops.nn.SwiGLU, "geglu": actops.nn.GeGLU, "reglu": actops.nn.ReGLU}[unit]
-    opts = {"swiglu": {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}, "geglu": {"approximate": "tanh"}, "reglu": {}}[unit]
+    opts = {"swiglu": {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}, "geglu": {"approximate": "tanh"}, "reglu": {}}[
+        unit
+    ]
     layer = cls(6, 5, bias=bias, layout=layout, **opts).double()
     assert isinstance(layer.proj, torch.nn.Linear)
     assert (layer.proj.in_features, layer.proj.out_features) == (6, 10) and (layer.proj.bias is not None) == bias

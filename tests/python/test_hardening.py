@@ -13,8 +13,14 @@ ops = torch.ops.actops
 
 
 # the indices' dtype follows pieces: (pieces, dtype, an index out of range)
-INDEX_CASES = [(2, torch.uint8, 255), (2, torch.uint8, 2), (300, torch.int16, -1), (300, torch.int16, 300),
-               (40000, torch.int32, -5), (40000, torch.int32, 40000)]
+INDEX_CASES = [
+    (2, torch.uint8, 255),
+    (2, torch.uint8, 2),
+    (300, torch.int16, -1),
+    (300, torch.int16, 300),
+    (40000, torch.int32, -5),
+    (40000, torch.int32, 40000),
+]
 
 
 @pytest.mark.parametrize("pieces, dtype, bad", INDEX_CASES)
@@ -25,14 +31,18 @@ def test_maxout_backward_rejects_out_of_range_indices(pieces, dtype, bad, shape,
     grad = torch.randn(shape)
     indices = torch.zeros(shape, dtype=dtype)
     indices.view(-1)[-1] = bad
-    with pytest.raises(RuntimeError, match=r"actops\.maxout_backward: indices\[\d+\] = -?\d+ is out of range for \d+ pieces"):
+    with pytest.raises(
+        RuntimeError, match=r"actops\.maxout_backward: indices\[\d+\] = -?\d+ is out of range for \d+ pieces"
+    ):
         ops.maxout_backward(grad, indices, pieces, dim)
 
 
 def test_maxout_backward_checks_that_size_times_pieces_fits():
     with pytest.raises(RuntimeError, match=r"actops\.maxout_backward: the size of dim 1 of grad \(4\) times pieces"):
         ops.maxout_backward(torch.randn(2, 4), torch.zeros(2, 4, dtype=torch.int64), 2**62, 1)
-    with pytest.raises(RuntimeError, match=r"actops\.maxout_backward: dim 3 is out of range for grad with 2 dimensions"):
+    with pytest.raises(
+        RuntimeError, match=r"actops\.maxout_backward: dim 3 is out of range for grad with 2 dimensions"
+    ):
         ops.maxout_backward(torch.randn(2, 4), torch.zeros(2, 4, dtype=torch.uint8), 2, 3)
 
 
@@ -69,13 +79,19 @@ def test_python_arguments_are_type_checked(call, op, arg):
 
 def test_backward_ops_name_the_right_tensor():
     # before: "x has shape [3, 2]" about grad; gg_* compared with "x"
-    with pytest.raises(RuntimeError, match=r"actops\.swiglu_packed_backward: grad has shape \[3, 4\] but the output has shape \[3, 2\]"):
+    with pytest.raises(
+        RuntimeError, match=r"actops\.swiglu_packed_backward: grad has shape \[3, 4\] but the output has shape \[3, 2\]"
+    ):
         ops.swiglu_packed_backward(torch.randn(3, 4), torch.randn(3, 4), -1, "gate_up", 1.0, None, 0.0)
     g, u = torch.randn(3, 4), torch.randn(3, 4)
-    with pytest.raises(RuntimeError, match=r"actops\.swiglu_double_backward: gg_gate has shape \[4\] but gate has shape \[3, 4\]"):
+    with pytest.raises(
+        RuntimeError, match=r"actops\.swiglu_double_backward: gg_gate has shape \[4\] but gate has shape \[3, 4\]"
+    ):
         ops.swiglu_double_backward(torch.randn(4), torch.randn(3, 4), torch.randn(3, 4), g, u, 1.0, None, 0.0)
     x, beta = torch.randn(3, 4), torch.randn(4)
-    with pytest.raises(RuntimeError, match=r"actops\.swish_learnable_double_backward: gg_beta has shape \[3\] but beta has shape \[4\]"):
+    with pytest.raises(
+        RuntimeError, match=r"actops\.swish_learnable_double_backward: gg_beta has shape \[3\] but beta has shape \[4\]"
+    ):
         ops.swish_learnable_double_backward(torch.randn(3, 4), torch.randn(3), torch.randn(3, 4), x, beta)
 
 
@@ -116,9 +132,20 @@ def test_format_check_fails_on_an_unformatted_file(tmp_path):
         (tmp_path / "module.py").write_text(py)
         # -o: the set-up prerequisites count as done; the recipe's tools are the repo's
         return subprocess.run(
-            ["make", "-o", ".venv/.requirements", "-o", "debian", "format-check", "CXX_FILES=kernel.cpp",
-             f"PY={sys.executable}"],
-            cwd=tmp_path, capture_output=True, text=True)
+            [
+                "make",
+                "-o",
+                ".venv/.requirements",
+                "-o",
+                "debian",
+                "format-check",
+                "CXX_FILES=kernel.cpp",
+                f"PY={sys.executable}",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
 
     good_cpp, good_py = "int twice(int x) { return 2 * x; }\n", "def twice(x):\n    return 2 * x\n"
     assert check(good_cpp, good_py).returncode == 0
@@ -146,7 +173,9 @@ def test_piecewise_second_derivative_in_x_is_zero_as_for_the_composite(name):
     x = torch.tensor([-1.3, 0.2, 0.7, 2.1, -0.4, 1.5], dtype=torch.float64)
     for f in (op, composite):
         assert torch.equal(torch.func.hessian(lambda t: f(t).sum())(x), torch.zeros(6, 6, dtype=torch.float64))
-        assert torch.equal(torch.func.jacfwd(torch.func.jacrev(lambda t: f(t).sum()))(x), torch.zeros(6, 6, dtype=torch.float64))
+        assert torch.equal(
+            torch.func.jacfwd(torch.func.jacrev(lambda t: f(t).sum()))(x), torch.zeros(6, 6, dtype=torch.float64)
+        )
         assert torch.autograd.gradgradcheck(f, (x.clone().requires_grad_(),))
     errors = []
     for f in (op, composite):

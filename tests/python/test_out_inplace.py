@@ -36,34 +36,53 @@ OUT_CASES = [
     OutCase("relu2", lambda t, **k: actops.relu2(*t, **k), ops.relu2.out, lambda d: (_x(d),)),
     OutCase("swish", lambda t, **k: actops.swish(*t, 1.5, **k), ops.swish.out, lambda d: (_x(d),), (1.5,)),
     OutCase(
-        "swish[tensor beta]", lambda t, **k: actops.swish(*t, **k), ops.swish_learnable.out,
+        "swish[tensor beta]",
+        lambda t, **k: actops.swish(*t, **k),
+        ops.swish_learnable.out,
         lambda d: (_x(d), torch.full((8,), 1.3, dtype=d)),
     ),
     OutCase("gelu", lambda t, **k: actops.gelu(*t, **k), ops.gelu.out, lambda d: (_x(d),), ("none",)),
+    OutCase("gelu[tanh]", lambda t, **k: actops.gelu(*t, "tanh", **k), ops.gelu.out, lambda d: (_x(d),), ("tanh",)),
+    OutCase("trelu", lambda t, **k: actops.trelu(*t, 0.5, 0.1, **k), ops.trelu.out, lambda d: (_x(d),), (0.5, 0.1)),
     OutCase(
-        "gelu[tanh]", lambda t, **k: actops.gelu(*t, "tanh", **k), ops.gelu.out, lambda d: (_x(d),), ("tanh",)
-    ),
-    OutCase(
-        "trelu", lambda t, **k: actops.trelu(*t, 0.5, 0.1, **k), ops.trelu.out, lambda d: (_x(d),), (0.5, 0.1)
-    ),
-    OutCase(
-        "trelu[tensor alpha]", lambda t, **k: actops.trelu(t[0], 0.5, t[1], **k), ops.trelu_learnable.out,
-        lambda d: (_x(d), torch.full((8,), 0.2, dtype=d)), (0.5,),
+        "trelu[tensor alpha]",
+        lambda t, **k: actops.trelu(t[0], 0.5, t[1], **k),
+        ops.trelu_learnable.out,
+        lambda d: (_x(d), torch.full((8,), 0.2, dtype=d)),
+        (0.5,),
     ),
     OutCase("maxout", lambda t, **k: actops.maxout(*t, 4, 1, **k), ops.maxout.out, lambda d: (_x(d),), (4, 1)),
     OutCase(
-        "swiglu", lambda t, **k: actops.swiglu(*t, beta=1.2, **k), ops.swiglu.out,
-        lambda d: (_x(d), _x(d, (8,))), (), {"beta": 1.2},
+        "swiglu",
+        lambda t, **k: actops.swiglu(*t, beta=1.2, **k),
+        ops.swiglu.out,
+        lambda d: (_x(d), _x(d, (8,))),
+        (),
+        {"beta": 1.2},
     ),
     OutCase(
-        "geglu", lambda t, **k: actops.geglu(*t, approximate="tanh", **k), ops.geglu.out,
-        lambda d: (_x(d), _x(d)), (), {"approximate": "tanh"},
+        "geglu",
+        lambda t, **k: actops.geglu(*t, approximate="tanh", **k),
+        ops.geglu.out,
+        lambda d: (_x(d), _x(d)),
+        (),
+        {"approximate": "tanh"},
     ),
-    OutCase("reglu", lambda t, **k: actops.reglu(*t, limit=2.0, **k), ops.reglu.out, lambda d: (_x(d), _x(d)),
-            (), {"limit": 2.0}),
     OutCase(
-        "swiglu_packed", lambda t, **k: actops.swiglu(*t, layout="interleaved", **k), ops.swiglu_packed.out,
-        lambda d: (_x(d),), (-1,), {"layout": "interleaved"},
+        "reglu",
+        lambda t, **k: actops.reglu(*t, limit=2.0, **k),
+        ops.reglu.out,
+        lambda d: (_x(d), _x(d)),
+        (),
+        {"limit": 2.0},
+    ),
+    OutCase(
+        "swiglu_packed",
+        lambda t, **k: actops.swiglu(*t, layout="interleaved", **k),
+        ops.swiglu_packed.out,
+        lambda d: (_x(d),),
+        (-1,),
+        {"layout": "interleaved"},
     ),
     OutCase("geglu_packed", lambda t, **k: actops.geglu(*t, 0, **k), ops.geglu_packed.out, lambda d: (_x(d),), (0,)),
     OutCase("reglu_packed", lambda t, **k: actops.reglu(*t, **k), ops.reglu_packed.out, lambda d: (_x(d),), (-1,)),
@@ -114,8 +133,10 @@ def test_out_refuses_autograd(case):
     inputs = [t.requires_grad_() for t in case.inputs(torch.float64)]
     out = torch.empty(0, dtype=torch.float64)
     name = case.op._schema.name.split("::")[1]
-    with pytest.raises(RuntimeError, match=rf"actops\.{name}: functions with out=\.\.\. arguments don't support "
-                                           "automatic differentiation"):
+    with pytest.raises(
+        RuntimeError,
+        match=rf"actops\.{name}: functions with out=\.\.\. arguments don't support " "automatic differentiation",
+    ):
         case.call(inputs, out=out)
     with torch.no_grad():  # as ATen: allowed where no gradient is recorded
         assert torch.equal(case.call(inputs, out=out), case.call([t.detach() for t in inputs]))
@@ -140,6 +161,7 @@ def test_opcheck_out(case):
 
 # ---- in place ----
 
+
 @dataclass
 class InplaceCase:
     name: str
@@ -155,11 +177,17 @@ INPLACE_CASES = [
     InplaceCase("swish", lambda x: actops.swish_(x, 1.5), lambda x: actops.swish(x, 1.5), ops.swish_.default, (1.5,)),
     InplaceCase("gelu", actops.gelu_, actops.gelu, ops.gelu_.default, ("none",)),
     InplaceCase(
-        "gelu[tanh]", lambda x: actops.gelu_(x, "tanh"), lambda x: actops.gelu(x, "tanh"), ops.gelu_.default,
+        "gelu[tanh]",
+        lambda x: actops.gelu_(x, "tanh"),
+        lambda x: actops.gelu(x, "tanh"),
+        ops.gelu_.default,
         ("tanh",),
     ),
     InplaceCase(
-        "trelu", lambda x: actops.trelu_(x, 0.5, 0.1), lambda x: actops.trelu(x, 0.5, 0.1), ops.trelu_.default,
+        "trelu",
+        lambda x: actops.trelu_(x, 0.5, 0.1),
+        lambda x: actops.trelu(x, 0.5, 0.1),
+        ops.trelu_.default,
         (0.5, 0.1),
     ),
 ]
@@ -295,8 +323,11 @@ def test_learnable_modules_refuse_inplace():
         actops.nn.TReLU(learnable=True, inplace=True)
 
 
-@pytest.mark.parametrize("function", [actops.mish, actops.relu2, actops.swish, actops.gelu, actops.trelu,
-                                      actops.maxout], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "function",
+    [actops.mish, actops.relu2, actops.swish, actops.gelu, actops.trelu, actops.maxout],
+    ids=lambda f: f.__name__,
+)
 def test_torchscript_out(function):
     scripted = torch.jit.script(function)
     x = torch.randn(4, 8)

@@ -34,11 +34,26 @@ class Case:
 
 
 CASES = [
-    Case("swish", lambda x, p: actops.swish(x, beta=p), ops.swish_learnable, (), ops.swish_learnable_backward,
-         refs.swish, lambda n: actops.nn.Swish(beta=1.3, learnable=True, num_parameters=n), 1.3),
-    Case("trelu", lambda x, p: actops.trelu(x, threshold=THRESHOLD, alpha=p), ops.trelu_learnable, (THRESHOLD,),
-         ops.trelu_learnable_backward, lambda x, p: refs.trelu(x, THRESHOLD, p),
-         lambda n: actops.nn.TReLU(threshold=THRESHOLD, alpha=0.2, learnable=True, num_parameters=n), 0.2),
+    Case(
+        "swish",
+        lambda x, p: actops.swish(x, beta=p),
+        ops.swish_learnable,
+        (),
+        ops.swish_learnable_backward,
+        refs.swish,
+        lambda n: actops.nn.Swish(beta=1.3, learnable=True, num_parameters=n),
+        1.3,
+    ),
+    Case(
+        "trelu",
+        lambda x, p: actops.trelu(x, threshold=THRESHOLD, alpha=p),
+        ops.trelu_learnable,
+        (THRESHOLD,),
+        ops.trelu_learnable_backward,
+        lambda x, p: refs.trelu(x, THRESHOLD, p),
+        lambda n: actops.nn.TReLU(threshold=THRESHOLD, alpha=0.2, learnable=True, num_parameters=n),
+        0.2,
+    ),
 ]
 case_params = pytest.mark.parametrize("case", CASES, ids=str)
 
@@ -109,7 +124,9 @@ def test_opcheck(case):
         torch.library.opcheck(case.op.default, (x, p, *case.args))
         torch.library.opcheck(case.backward, (torch.randn_like(x).requires_grad_(), x, p, *case.args))
     x, p = inputs(case, "one", torch.float32)
-    torch.library.opcheck(case.op.default, (x.detach().contiguous(memory_format=torch.channels_last), p.detach(), *case.args))
+    torch.library.opcheck(
+        case.op.default, (x.detach().contiguous(memory_format=torch.channels_last), p.detach(), *case.args)
+    )
     if case.name == "swish":
         x, p = inputs(case, "channel")
         grad, gg_x, gg_p = torch.randn_like(x), torch.randn_like(x), torch.randn_like(p)
@@ -167,7 +184,9 @@ def test_rejects_parameters_that_do_not_broadcast(case):
     x = torch.randn(2, 3, 4)
     name = case.op.__name__
     pname = "beta" if case.name == "swish" else "alpha"
-    with pytest.raises(RuntimeError, match=rf"actops\.{name}: {pname} of shape \[4, 1\] does not broadcast to x of shape \[2, 3, 4\]"):
+    with pytest.raises(
+        RuntimeError, match=rf"actops\.{name}: {pname} of shape \[4, 1\] does not broadcast to x of shape \[2, 3, 4\]"
+    ):
         case.function(x, torch.ones(4, 1))
     with pytest.raises(RuntimeError, match=rf"actops\.{name}: {pname} of shape \[2, 2, 3, 4\] does not broadcast"):
         case.function(x, torch.ones(2, 2, 3, 4))

@@ -26,34 +26,51 @@ from transformers.activations import ACT2FN  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 VOCAB = 128
 COMMON = dict(
-    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-    head_dim=16, vocab_size=VOCAB, max_position_embeddings=64,
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    vocab_size=VOCAB,
+    max_position_embeddings=64,
 )
 LAYERS = COMMON["num_hidden_layers"]
 
 
 def _gpt_oss(implementation):
     def build():
-        config = transformers.GptOssConfig(**{**COMMON, "intermediate_size": 64}, num_local_experts=4,
-                                           num_experts_per_tok=2, sliding_window=8)
+        config = transformers.GptOssConfig(
+            **{**COMMON, "intermediate_size": 64}, num_local_experts=4, num_experts_per_tok=2, sliding_window=8
+        )
         model = transformers.GptOssForCausalLM(config)
         model.set_experts_implementation(implementation)
         return model
+
     return build
 
 
 # name -> (builder, class name of the patched module, the actops op it calls: _actops_spec)
 ARCHS = {
     "llama": (lambda: transformers.LlamaForCausalLM(transformers.LlamaConfig(**COMMON)), "LlamaMLP", ("swiglu", 1.0)),
-    "mistral": (lambda: transformers.MistralForCausalLM(transformers.MistralConfig(**COMMON, sliding_window=8)),
-                "MistralMLP", ("swiglu", 1.0)),
+    "mistral": (
+        lambda: transformers.MistralForCausalLM(transformers.MistralConfig(**COMMON, sliding_window=8)),
+        "MistralMLP",
+        ("swiglu", 1.0),
+    ),
     "qwen2": (lambda: transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**COMMON)), "Qwen2MLP", ("swiglu", 1.0)),
     "qwen3": (lambda: transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**COMMON)), "Qwen3MLP", ("swiglu", 1.0)),
     "gemma": (lambda: transformers.GemmaForCausalLM(transformers.GemmaConfig(**COMMON)), "GemmaMLP", ("geglu", "tanh")),
-    "gemma2": (lambda: transformers.Gemma2ForCausalLM(transformers.Gemma2Config(**COMMON, sliding_window=8)),
-               "Gemma2MLP", ("geglu", "tanh")),
-    "gemma3": (lambda: transformers.Gemma3ForCausalLM(transformers.Gemma3TextConfig(**COMMON, sliding_window=8)),
-               "Gemma3MLP", ("geglu", "tanh")),
+    "gemma2": (
+        lambda: transformers.Gemma2ForCausalLM(transformers.Gemma2Config(**COMMON, sliding_window=8)),
+        "Gemma2MLP",
+        ("geglu", "tanh"),
+    ),
+    "gemma3": (
+        lambda: transformers.Gemma3ForCausalLM(transformers.Gemma3TextConfig(**COMMON, sliding_window=8)),
+        "Gemma3MLP",
+        ("geglu", "tanh"),
+    ),
     # eager and batched_mm run in float64; grouped_mm (the default) only in float32
     "gpt_oss": (_gpt_oss("eager"), "GptOssExperts", ("gpt_oss",)),
     "gpt_oss-batched_mm": (_gpt_oss("batched_mm"), "GptOssExperts", ("gpt_oss",)),
@@ -134,7 +151,7 @@ def test_counts_the_replacements(arch, capsys):
         assert type(module).__name__ == cls_name and isinstance(module, type(module)._actops_base)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == LAYERS, lines
-    assert all(line.startswith(f"actops.patch: model.layers.") for line in lines), lines
+    assert all(line.startswith("actops.patch: model.layers.") for line in lines), lines
     # a second call has nothing left to do
     patch(model, verbose=True)
     assert capsys.readouterr().out == "" and patched_modules(model) == found
@@ -146,13 +163,21 @@ def test_verbose_lines(capsys):
     patch(build("gpt_oss"), verbose=True)
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        *(f"actops.patch: model.layers.{i}.mlp: LlamaMLP(act_fn=SiLUActivation) -> "
-          "forward = down_proj(actops.swiglu(gate_proj(x), up_proj(x)))" for i in range(LAYERS)),
-        *(f"actops.patch: model.layers.{i}.mlp: GemmaMLP(act_fn=GELUTanh) -> "
-          "forward = down_proj(actops.geglu(gate_proj(x), up_proj(x), approximate='tanh'))" for i in range(LAYERS)),
-        *(f"actops.patch: model.layers.{i}.mlp.experts: GptOssExperts._apply_gate -> "
-          "_apply_gate = swiglu(gate_up, layout='interleaved', beta=alpha, limit=limit, up_offset=1.0)"
-          for i in range(LAYERS)),
+        *(
+            f"actops.patch: model.layers.{i}.mlp: LlamaMLP(act_fn=SiLUActivation) -> "
+            "forward = down_proj(actops.swiglu(gate_proj(x), up_proj(x)))"
+            for i in range(LAYERS)
+        ),
+        *(
+            f"actops.patch: model.layers.{i}.mlp: GemmaMLP(act_fn=GELUTanh) -> "
+            "forward = down_proj(actops.geglu(gate_proj(x), up_proj(x), approximate='tanh'))"
+            for i in range(LAYERS)
+        ),
+        *(
+            f"actops.patch: model.layers.{i}.mlp.experts: GptOssExperts._apply_gate -> "
+            "_apply_gate = swiglu(gate_up, layout='interleaved', beta=alpha, limit=limit, up_offset=1.0)"
+            for i in range(LAYERS)
+        ),
     ]
 
 
@@ -167,8 +192,12 @@ def test_gpt_oss_clamps_are_exercised():
     assert (gate_up[..., ::2] > experts.limit).any() and (gate_up[..., 1::2].abs() > experts.limit).any()
 
 
-COMPILED = [("llama", "inductor"), ("gemma", "inductor"), ("gpt_oss-batched_mm", "inductor"),
-            *((arch, "aot_eager") for arch in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3"))]
+COMPILED = [
+    ("llama", "inductor"),
+    ("gemma", "inductor"),
+    ("gpt_oss-batched_mm", "inductor"),
+    *((arch, "aot_eager") for arch in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3")),
+]
 
 
 @pytest.mark.parametrize("arch,backend", COMPILED, ids=[f"{a}-{b}" for a, b in COMPILED])
@@ -284,8 +313,10 @@ def test_llama_mlp_with_each_activation(hidden_act, capsys):
         assert lines == [f"actops.patch: (model): LlamaMLP(act_fn={act_name}) -> {type(mlp)._actops_note}"]
     else:
         assert type(mlp) is type(reference)
-        assert lines[0] == (f"actops.patch: (model): LlamaMLP left alone: its act_fn is {act_name}, "
-                            "which no actops gated op computes")
+        assert lines[0] == (
+            f"actops.patch: (model): LlamaMLP left alone: its act_fn is {act_name}, "
+            "which no actops gated op computes"
+        )
         if elementwise is None:
             assert len(lines) == 1 and type(mlp.act_fn) is type(reference.act_fn)
         else:
@@ -315,11 +346,17 @@ def test_mlp_whose_act_fn_has_a_hook_is_left_alone(capsys):
 # ---- element-wise modules -----------------------------------------------------------------
 
 ELEMENTWISE = {
-    "silu": (actops.nn.Swish, 1.0), "swish": (actops.nn.Swish, 1.0), "quick_gelu": (actops.nn.Swish, 1.702),
-    "gelu": (actops.nn.GELU, "none"), "gelu_python": (actops.nn.GELU, "none"),
-    "gelu_pytorch_tanh": (actops.nn.GELU, "tanh"), "gelu_python_tanh": (actops.nn.GELU, "tanh"),
-    "gelu_new": (actops.nn.GELU, "tanh"), "gelu_accurate": (actops.nn.GELU, "tanh"),
-    "mish": (actops.nn.Mish, None), "relu2": (actops.nn.ReLU2, None),
+    "silu": (actops.nn.Swish, 1.0),
+    "swish": (actops.nn.Swish, 1.0),
+    "quick_gelu": (actops.nn.Swish, 1.702),
+    "gelu": (actops.nn.GELU, "none"),
+    "gelu_python": (actops.nn.GELU, "none"),
+    "gelu_pytorch_tanh": (actops.nn.GELU, "tanh"),
+    "gelu_python_tanh": (actops.nn.GELU, "tanh"),
+    "gelu_new": (actops.nn.GELU, "tanh"),
+    "gelu_accurate": (actops.nn.GELU, "tanh"),
+    "mish": (actops.nn.Mish, None),
+    "relu2": (actops.nn.ReLU2, None),
 }
 
 
@@ -356,13 +393,18 @@ def test_gelu_fast_and_unknown_activations_stay():
 
 def plain_model():
     return nn.Sequential(
-        nn.Linear(8, 16), nn.Mish(),
-        nn.Linear(16, 16), nn.SiLU(),
+        nn.Linear(8, 16),
+        nn.Mish(),
+        nn.Linear(16, 16),
+        nn.SiLU(),
         nn.Sequential(nn.Linear(16, 16), nn.GELU("tanh")),
-        nn.Linear(16, 16), nn.GELU(),
-        nn.Linear(16, 16), nn.SiLU(inplace=True),
+        nn.Linear(16, 16),
+        nn.GELU(),
+        nn.Linear(16, 16),
+        nn.SiLU(inplace=True),
         nn.ModuleList([nn.Mish(inplace=True)]),
-        nn.Linear(16, 4), nn.ReLU(),
+        nn.Linear(16, 4),
+        nn.ReLU(),
     ).double()
 
 

@@ -30,9 +30,17 @@ def examples(tmp_path_factory) -> Path:
     prefix, build = work / "prefix", work / "build"
     run(["cmake", "--install", str(ROOT / "build"), "--prefix", str(prefix)])
     assert (prefix / "lib" / "cmake" / "actops" / "actopsConfig.cmake").exists()
-    configure = ["cmake", "-S", str(ROOT / "examples" / "cpp"), "-B", str(build),
-                 f"-DCMAKE_PREFIX_PATH={prefix};{torch.utils.cmake_prefix_path}"]
-    run(configure + (["-G", "Ninja"] if subprocess.run(["which", "ninja"], capture_output=True).returncode == 0 else []))
+    configure = [
+        "cmake",
+        "-S",
+        str(ROOT / "examples" / "cpp"),
+        "-B",
+        str(build),
+        f"-DCMAKE_PREFIX_PATH={prefix};{torch.utils.cmake_prefix_path}",
+    ]
+    run(
+        configure + (["-G", "Ninja"] if subprocess.run(["which", "ninja"], capture_output=True).returncode == 0 else [])
+    )
     run(["cmake", "--build", str(build)])
     return build
 
@@ -50,7 +58,9 @@ def test_torchscript_model_runs_in_a_cpp_program(examples, tmp_path):
 
 def test_cpp_program_trains_with_actops(examples):
     result = run([str(examples / "train_mlp"), "200"])
-    losses = [float(line.split("loss ")[1].split()[0]) for line in result.stdout.splitlines() if line.startswith("step ")]
+    losses = [
+        float(line.split("loss ")[1].split()[0]) for line in result.stdout.splitlines() if line.startswith("step ")
+    ]
     assert len(losses) == 5 and losses[-1] < 0.5 * losses[0], result.stdout
     assert "the loss fell: ok" in result.stdout
 

@@ -126,7 +126,9 @@ def test_swiglu_errors_name_the_op_and_the_numbers():
         actops.swiglu(torch.randn(3, 7))
     with pytest.raises(RuntimeError, match=r"actops\.swiglu_packed: dim 2 is out of range for x with 2 dimensions"):
         actops.swiglu(torch.randn(3, 8), dim=2)
-    with pytest.raises(RuntimeError, match=r"actops\.swiglu: gate of shape \[3, 4\] and up of shape \[5\] do not broadcast"):
+    with pytest.raises(
+        RuntimeError, match=r"actops\.swiglu: gate of shape \[3, 4\] and up of shape \[5\] do not broadcast"
+    ):
         actops.swiglu(torch.randn(3, 4), torch.randn(5))
     # another floating dtype is no error: it promotes as torch.mul does
     assert actops.swiglu(torch.randn(3), torch.randn(3, dtype=torch.float64)).dtype == torch.float64
@@ -158,7 +160,15 @@ def test_swiglu_opcheck():
 
 # ---- Maxout ----------------------------------------------------------------------
 
-MAXOUT_CASES = [((2, 12, 5), 4, 1), ((2, 12, 5), 3, -2), ((6, 20), 5, -1), ((8, 6, 3, 3), 2, 1), ((24,), 6, 0), ((3, 4, 10), 10, 2), ((2, 3), 1, 1)]
+MAXOUT_CASES = [
+    ((2, 12, 5), 4, 1),
+    ((2, 12, 5), 3, -2),
+    ((6, 20), 5, -1),
+    ((8, 6, 3, 3), 2, 1),
+    ((24,), 6, 0),
+    ((3, 4, 10), 10, 2),
+    ((2, 3), 1, 1),
+]
 
 
 @pytest.mark.parametrize("shape, pieces, dim", MAXOUT_CASES, ids=str)
@@ -209,7 +219,9 @@ def test_maxout_gradcheck_and_gradgradcheck(layout):
     assert torch.autograd.gradgradcheck(fn, (x,))
 
 
-@pytest.mark.parametrize("pieces, dtype", [(4, torch.uint8), (256, torch.uint8), (257, torch.int16), (40000, torch.int32)])
+@pytest.mark.parametrize(
+    "pieces, dtype", [(4, torch.uint8), (256, torch.uint8), (257, torch.int16), (40000, torch.int32)]
+)
 def test_maxout_keeps_indices_in_the_smallest_type(pieces, dtype):
     x = torch.randn(2, pieces, requires_grad=True)
     _, indices = ops.maxout_with_indices(x.detach(), pieces, 1)

@@ -127,20 +127,43 @@ CASES = [
     Case("swish[beta=1.7]", lambda x: ops.swish(x, 1.7), lambda x: x * torch.sigmoid(1.7 * x), x_input()),
     Case("swish_learnable[scalar]", ops.swish_learnable, swish_ref, with_parameter(1.3, ())),
     Case("swish_learnable[channel]", ops.swish_learnable, swish_ref, with_parameter(1.3, (3, 1))),
-    Case("trelu", lambda x: ops.trelu(x, TH, 0.1), lambda x: torch.where(x > TH, x, 0.1 * x), x_input(kinks=(TH,)),
-         linear=True),
-    Case("trelu_learnable[scalar]", lambda x, a: ops.trelu_learnable(x, a, TH), trelu_ref,
-         with_parameter(0.2, (), kinks=(TH,))),
-    Case("trelu_learnable[channel]", lambda x, a: ops.trelu_learnable(x, a, TH), trelu_ref,
-         with_parameter(0.2, (3, 1), kinks=(TH,))),
+    Case(
+        "trelu",
+        lambda x: ops.trelu(x, TH, 0.1),
+        lambda x: torch.where(x > TH, x, 0.1 * x),
+        x_input(kinks=(TH,)),
+        linear=True,
+    ),
+    Case(
+        "trelu_learnable[scalar]",
+        lambda x, a: ops.trelu_learnable(x, a, TH),
+        trelu_ref,
+        with_parameter(0.2, (), kinks=(TH,)),
+    ),
+    Case(
+        "trelu_learnable[channel]",
+        lambda x, a: ops.trelu_learnable(x, a, TH),
+        trelu_ref,
+        with_parameter(0.2, (3, 1), kinks=(TH,)),
+    ),
     Case("swiglu", ops.swiglu, swiglu_ref, lambda: (randn(2, 3, 4), randn(2, 3, 4, scale=1.0))),
     Case("swiglu[broadcast]", ops.swiglu, swiglu_ref, lambda: (randn(2, 1, 4), randn(3, 4, scale=1.0))),
     Case("swiglu_packed[dim=-1]", lambda x: ops.swiglu_packed(x, -1), swiglu_packed_ref(-1), lambda: (randn(3, 8),)),
     Case("swiglu_packed[dim=0]", lambda x: ops.swiglu_packed(x, 0), swiglu_packed_ref(0), lambda: (randn(4, 3),)),
-    Case("maxout", lambda x: ops.maxout(x, 3, 1), lambda x: x.unflatten(1, (2, 3)).amax(2),
-         lambda: (randn(2, 6, 3),), linear=True),
-    Case("maxout[dim=-1]", lambda x: ops.maxout(x, 2, -1), lambda x: x.unflatten(-1, (4, 2)).amax(-1),
-         lambda: (randn(3, 8),), linear=True),
+    Case(
+        "maxout",
+        lambda x: ops.maxout(x, 3, 1),
+        lambda x: x.unflatten(1, (2, 3)).amax(2),
+        lambda: (randn(2, 6, 3),),
+        linear=True,
+    ),
+    Case(
+        "maxout[dim=-1]",
+        lambda x: ops.maxout(x, 2, -1),
+        lambda x: x.unflatten(-1, (4, 2)).amax(-1),
+        lambda: (randn(3, 8),),
+        linear=True,
+    ),
 ]
 case_params = pytest.mark.parametrize("case", CASES, ids=str)
 
@@ -184,8 +207,9 @@ def batched_inputs(case, in_dims):
     batched = tuple(
         torch.stack([s[i] for s in samples], dim=d) if d is not None else samples[0][i] for i, d in enumerate(in_dims)
     )
-    per_sample = [tuple(samples[b][i] if d is not None else samples[0][i] for i, d in enumerate(in_dims))
-                  for b in range(BATCH)]
+    per_sample = [
+        tuple(samples[b][i] if d is not None else samples[0][i] for i, d in enumerate(in_dims)) for b in range(BATCH)
+    ]
     return batched, per_sample
 
 
@@ -403,8 +427,9 @@ def test_grad_of_vmap(case):
 
 @case_params
 def test_nested_vmap(case):
-    samples = torch.stack([torch.stack([torch.cat([t.flatten() for t in case.make()]) for _ in range(2)])
-                           for _ in range(BATCH)])
+    samples = torch.stack(
+        [torch.stack([torch.cat([t.flatten() for t in case.make()]) for _ in range(2)]) for _ in range(BATCH)]
+    )
     shapes = [t.shape for t in case.make()]
 
     def unpack(flat):
@@ -505,12 +530,15 @@ def test_batching_rule_of_every_op(name, pattern):
     op = getattr(ops, name.split("[")[0])
     samples = [OP_SAMPLES[name]() for _ in range(7)]
     in_dims = op_in_dims(samples[0])[pattern]
-    batched = [torch.stack([s[i] for s in samples], d) if d is not None else a for i, (a, d) in
-               enumerate(zip(samples[0], in_dims))]
+    batched = [
+        torch.stack([s[i] for s in samples], d) if d is not None else a
+        for i, (a, d) in enumerate(zip(samples[0], in_dims))
+    ]
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         got = vmap(op, in_dims=in_dims)(*batched)
-    expected = stack_outputs([op(*(s[i] if d is not None else samples[0][i] for i, d in enumerate(in_dims)))
-                              for s in samples])
+    expected = stack_outputs(
+        [op(*(s[i] if d is not None else samples[0][i] for i, d in enumerate(in_dims))) for s in samples]
+    )
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
     # the vmapped call and the rule's one call on the whole batch, no per-sample calls
     calls = sum(1 for e in prof.events() if e.name == f"actops::{op.__name__}")
@@ -518,17 +546,45 @@ def test_batching_rule_of_every_op(name, pattern):
 
 
 EXPECTED_OPS = [
-    "mish", "mish_backward", "mish_double_backward",
-    "relu2", "relu2_backward", "relu2_double_backward",
-    "gelu", "gelu_backward", "gelu_double_backward",
-    "swish", "swish_backward", "swish_double_backward",
-    "swish_learnable", "swish_learnable_backward", "swish_learnable_double_backward",
-    "trelu", "trelu_with_mask", "trelu_backward",
-    "trelu_learnable", "trelu_learnable_backward", "trelu_learnable_double_backward",
-    "swiglu", "swiglu_backward", "swiglu_double_backward", "swiglu_packed", "swiglu_packed_backward",
-    "geglu", "geglu_backward", "geglu_double_backward", "geglu_packed", "geglu_packed_backward",
-    "reglu", "reglu_backward", "reglu_double_backward", "reglu_packed", "reglu_packed_backward",
-    "maxout", "maxout_with_indices", "maxout_backward",
+    "mish",
+    "mish_backward",
+    "mish_double_backward",
+    "relu2",
+    "relu2_backward",
+    "relu2_double_backward",
+    "gelu",
+    "gelu_backward",
+    "gelu_double_backward",
+    "swish",
+    "swish_backward",
+    "swish_double_backward",
+    "swish_learnable",
+    "swish_learnable_backward",
+    "swish_learnable_double_backward",
+    "trelu",
+    "trelu_with_mask",
+    "trelu_backward",
+    "trelu_learnable",
+    "trelu_learnable_backward",
+    "trelu_learnable_double_backward",
+    "swiglu",
+    "swiglu_backward",
+    "swiglu_double_backward",
+    "swiglu_packed",
+    "swiglu_packed_backward",
+    "geglu",
+    "geglu_backward",
+    "geglu_double_backward",
+    "geglu_packed",
+    "geglu_packed_backward",
+    "reglu",
+    "reglu_backward",
+    "reglu_double_backward",
+    "reglu_packed",
+    "reglu_packed_backward",
+    "maxout",
+    "maxout_with_indices",
+    "maxout_backward",
 ]
 
 
@@ -541,7 +597,8 @@ def test_every_op_has_a_batching_rule():
     writing = {n for n in defined if "." in n or getattr(ops, n).default._schema.is_mutable}
     assert {"mish.out", "mish_", "swiglu_packed.out", "maxout.out", "trelu_"} <= writing
     without = sorted(
-        n for n in defined - {"cpu_capability"} - writing
+        n
+        for n in defined - {"cpu_capability"} - writing
         if not torch._C._dispatch_has_kernel_for_dispatch_key(f"actops::{n}", "FuncTorchBatched")
     )
     assert not without, f"no batching rule: {without}"
