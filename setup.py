@@ -40,10 +40,17 @@ def installing_python_env() -> dict[str, str]:
 def probe_torch() -> dict[str, str]:
     """The installing Python's torch: its CMake prefix and release."""
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import json, torch; print(json.dumps({'prefix': torch.utils.cmake_prefix_path, "
-         "'version': torch.__version__.split('+')[0]}))"],
-        env=installing_python_env(), capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-c",
+            "import json, torch; print(json.dumps({'prefix': torch.utils.cmake_prefix_path, "
+            "'version': torch.__version__.split('+')[0]}))",
+        ],
+        env=installing_python_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.returncode != 0:
         reason = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "torch is not importable"
         sys.exit(f"actops: install torch first (for example `pip install torch==2.13.0`): {reason}")
@@ -55,7 +62,9 @@ if os.environ.get("ACTOPS_BUILD_DIR"):
     BUILD_DIR = Path(os.environ["ACTOPS_BUILD_DIR"]).resolve()
 else:
     environment = hashlib.sha256(f"{sys.prefix}|{TORCH['prefix']}".encode()).hexdigest()[:10]
-    BUILD_DIR = ROOT / "build" / "envs" / f"py{sys.version_info[0]}{sys.version_info[1]}-torch{TORCH['version']}-{environment}"
+    BUILD_DIR = (
+        ROOT / "build" / "envs" / f"py{sys.version_info[0]}{sys.version_info[1]}-torch{TORCH['version']}-{environment}"
+    )
 
 
 class CMakeBuild(build_ext):
@@ -71,7 +80,11 @@ class CMakeBuild(build_ext):
     def build_extension(self, ext: Extension) -> None:
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         configure = [
-            "cmake", "-S", str(ROOT), "-B", str(BUILD_DIR),
+            "cmake",
+            "-S",
+            str(ROOT),
+            "-B",
+            str(BUILD_DIR),
             f"-DCMAKE_PREFIX_PATH={TORCH['prefix']}",
             f"-DPython3_EXECUTABLE={sys.executable}",
         ]
