@@ -62,3 +62,17 @@ def table_rows(stdout: str, header: str) -> list[list[str]]:
             break
         rows.append([cell.strip() for cell in line.strip("|").split("|")])
     return rows
+
+
+def assert_passes_under_capability(capability: str, test_file: str, selection: str) -> None:
+    """The tests of test_file matching `-k selection` pass in a subprocess whose
+    kernels are chosen by ATEN_CPU_CAPABILITY=capability (DEFAULT, AVX2, ...)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file, "-k", selection]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout

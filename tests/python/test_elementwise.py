@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
-import sys
 from typing import Callable
 
 import pytest
@@ -17,7 +15,7 @@ import torch.nn.functional as F
 
 import actops
 import references as refs
-from conftest import FLOAT_DTYPES, assert_close_ulps
+from conftest import FLOAT_DTYPES, assert_close_ulps, assert_passes_under_capability
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,21 +354,9 @@ def test_capability_follows_pytorch():
 @pytest.mark.parametrize("capability", ["default", "avx2"])
 def test_every_instruction_set_gives_the_same_results(capability):
     """The DEFAULT and AVX2 kernels (chosen by ATEN_CPU_CAPABILITY) pass the value and layout tests."""
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        __file__,
-        "-k",
-        "values_against_float64_reference or negative_tail or layouts or capability_follows",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert " passed" in result.stdout and "failed" not in result.stdout
+    assert_passes_under_capability(
+        capability, __file__, "values_against_float64_reference or negative_tail or layouts or capability_follows"
+    )
 
 
 # ---- bad input -----------------------------------------------------------------

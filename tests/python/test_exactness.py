@@ -11,9 +11,6 @@ and AVX2 kernels too."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 
 import mpmath
 import pytest
@@ -21,7 +18,7 @@ import torch
 
 import actops
 import references as refs
-from conftest import assert_close_ulps
+from conftest import assert_close_ulps, assert_passes_under_capability
 
 ops = torch.ops.actops
 TINY32 = torch.finfo(torch.float32).tiny
@@ -207,18 +204,4 @@ def test_trelu_mask_kernels_agree_with_the_scalar_path(dtype):
 @pytest.mark.parametrize("capability", ["default", "avx2"])
 def test_every_instruction_set_is_exact(capability):
     """The DEFAULT and AVX2 kernels (chosen by ATEN_CPU_CAPABILITY) pass these tests too."""
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        __file__,
-        "-k",
-        "not every_instruction_set",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert " passed" in result.stdout and "failed" not in result.stdout
+    assert_passes_under_capability(capability, __file__, "not every_instruction_set")
