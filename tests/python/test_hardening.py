@@ -185,3 +185,32 @@ def test_piecewise_second_derivative_in_x_is_zero_as_for_the_composite(name):
             torch.autograd.grad(g.sum(), xx)
         errors.append(str(error.value))
     assert errors[0] == errors[1] and "does not require grad" in errors[0]
+
+
+# ---- installation ------------------------------------------------------------------
+
+
+def test_plain_cmake_build_needs_no_googletest(tmp_path):
+    """A plain CMake configure (what `pip install .` runs) succeeds with
+    GoogleTest hidden; the suite, switched on, is what asks for it."""
+    import subprocess
+
+    def configure(*options):
+        command = [
+            "cmake",
+            "-S",
+            str(REPO),
+            "-B",
+            str(tmp_path / "build"),
+            "-G",
+            "Ninja",
+            f"-DCMAKE_PREFIX_PATH={torch.utils.cmake_prefix_path}",
+            "-DCMAKE_DISABLE_FIND_PACKAGE_GTest=TRUE",
+            *options,
+        ]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    plain = configure()
+    assert plain.returncode == 0, plain.stdout[-2000:] + plain.stderr[-2000:]
+    with_tests = configure("-DACTOPS_BUILD_TESTS=ON")
+    assert with_tests.returncode != 0 and "GTest" in with_tests.stdout + with_tests.stderr
