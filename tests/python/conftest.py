@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 
 import pytest
 import torch
+
+# Inductor's on-disk cache is shared by every checkout on a machine and keys
+# graphs without the schemas of custom ops: a graph compiled against another
+# build of libactops would be served here. Each run gets its own (subprocesses
+# inherit it); TORCHINDUCTOR_CACHE_DIR set by the caller wins.
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="actops-inductor-"))
 
 import actops  # noqa: F401  (registers torch.ops.actops)
 
