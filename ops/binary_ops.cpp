@@ -189,18 +189,23 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   }
 
   // ---- split: CPU and Meta ----
-  static at::Tensor forward_cpu(const at::Tensor& a, const at::Tensor& b, A... s) {
-    const char* op = name();
-    check_args(op, s...);
-    const auto shape = check_pair(op, a, b);
-    const auto dtype = at::result_type(a, b);
-    at::Tensor out = new_output(a, shape, dtype);
+  // f(a, b) into out (of a and b's promoted dtype; the iterator resizes it)
+  static at::Tensor value_into(const char* op, const at::Tensor& a, const at::Tensor& b, const at::Tensor& out,
+                               A... s) {
+    const auto dtype = out.scalar_type();
     const at::Tensor a_promoted = a.to(dtype);
     const at::Tensor b_promoted = b.to(dtype);
     auto iter =
         at::TensorIteratorConfig().add_output(out).add_const_input(a_promoted).add_const_input(b_promoted).build();
     cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
     return out;
+  }
+  static at::Tensor forward_cpu(const at::Tensor& a, const at::Tensor& b, A... s) {
+    const char* op = name();
+    check_args(op, s...);
+    const auto shape = check_pair(op, a, b);
+    at::Tensor out = new_output(a, shape, at::result_type(a, b));
+    return value_into(op, a, b, out, s...);
   }
   static at::Tensor forward_meta(const at::Tensor& a, const at::Tensor& b, A... s) {
     check_args(name(), s...);
@@ -213,13 +218,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     const char* op = name();
     check_args(op, s...);
     check_pair(op, a, b);
-    const auto dtype = at::result_type(a, b);
-    check_out(out, dtype, a, op);
-    const at::Tensor a_promoted = a.to(dtype);
-    const at::Tensor b_promoted = b.to(dtype);
-    auto iter =
-        at::TensorIteratorConfig().add_output(out).add_const_input(a_promoted).add_const_input(b_promoted).build();
-    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    check_out(out, at::result_type(a, b), a, op);
+    value_into(op, a, b, out, s...);
     return out;
   }
   static at::Tensor& out_meta(const at::Tensor& a, const at::Tensor& b, A... s, at::Tensor& out) {
