@@ -123,16 +123,19 @@ ACTOPS_INLINE SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec
 }
 
 namespace detail {
-// exp(hi + lo) = 2^k exp(r), k = round((hi + lo) / ln 2), r = hi - k ln 2 +
-// lo with ln 2 in two parts (Cody-Waite): k ln2_hi has few bits, so hi -
-// k ln2_hi is exact and lo (an FMA's rounding error, say) survives into r.
-// exp(r) by Cephes' expf polynomial on |r| <= ln(2)/2. hi is clamped to
-// [-150, 89]: beyond, the result is 0 or inf anyway; NaN passes.
+// exp(hi + lo) = 2^k exp(r), k = round((hi + lo) / ln 2), r = hi - k ln2_hi -
+// k ln2_lo + lo, ln 2 in two parts (Cody-Waite): k ln2_hi has few bits, so
+// hi - k ln2_hi is exact and lo (an FMA's rounding error, say) survives into
+// r. exp(r) = p by Cephes' expf polynomial on |r| <= ln(2)/2. hi is clamped
+// to [-176, 89]: beyond, the result is 0 or inf anyway; NaN passes. The
+// caller applies 2^k (k in [-254, 128]).
+struct Reduced {
+  at::vec::Vectorized<float> p, k;
+};
 template <bool kWithLo>
-ACTOPS_INLINE at::vec::Vectorized<float> exp_reduced(const at::vec::Vectorized<float>& hi,
-                                                     const at::vec::Vectorized<float>& lo) {
+ACTOPS_INLINE Reduced exp_reduced(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
   using V = at::vec::Vectorized<float>;
-  const V xc = nan_min(nan_max(hi, V(-150.0f)), V(89.0f));
+  const V xc = nan_min(nan_max(hi, V(-176.0f)), V(89.0f));
   const V k = ((kWithLo ? xc + lo : xc) * V(1.44269504088896341f)).round();
   V r = at::vec::fmadd(k, V(-0.693359375f), xc);
   if constexpr (kWithLo) {
@@ -145,33 +148,62 @@ ACTOPS_INLINE at::vec::Vectorized<float> exp_reduced(const at::vec::Vectorized<f
   p = at::vec::fmadd(p, r, V(4.1665795894e-2f));
   p = at::vec::fmadd(p, r, V(1.6666665459e-1f));
   p = at::vec::fmadd(p, r, V(5.0000001201e-1f));
-  p = at::vec::fmadd(p, r * r, r + V(1.0f));
+  return {at::vec::fmadd(p, r * r, r + V(1.0f)), k};
+}
+
+// 2^k as two powers of two, 2^k1 (k1 = floor(k / 2)) and 2^(k - k1), each a
+// normal float for k in [-252, 128]; for k below, the first is 0 (its
+// exponent field 0 or less: k was clamped at -254).
+ACTOPS_INLINE Scaled<at::vec::Vectorized<float>> split_power_of_two(const at::vec::Vectorized<float>& k) {
+  using V = at::vec::Vectorized<float>;
 #if defined(CPU_CAPABILITY_AVX512)
-  return V(_mm512_scalef_ps(p, k));
+  const V k1(_mm512_roundscale_ps(k * V(0.5f), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+  const V one(1.0f);
+  const __mmask16 normal = _mm512_cmp_ps_mask(k1, V(-126.5f), _CMP_GT_OQ);
+  return {V(_mm512_maskz_scalef_ps(normal, one, k1)), V(_mm512_scalef_ps(one, k - k1))};
 #else
-  // 2^k as two powers of two, each a normal float for k in [-217, 128]
   const __m256i ki = _mm256_cvtps_epi32(k);
   const __m256i k1 = _mm256_srai_epi32(ki, 1);
   const __m256i k2 = _mm256_sub_epi32(ki, k1);
   const __m256i bias = _mm256_set1_epi32(127);
-  const V s1(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, bias), 23)));
-  const V s2(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, bias), 23)));
-  return p * s1 * s2;
+  // k >= -254 (the clamp): biased exponents >= 0, the field 0 giving 0.0
+  return {V(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, bias), 23))),
+          V(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, bias), 23)))};
+#endif
+}
+
+ACTOPS_INLINE at::vec::Vectorized<float> with_power_of_two(const Reduced& e) {
+#if defined(CPU_CAPABILITY_AVX512)
+  return at::vec::Vectorized<float>(_mm512_scalef_ps(e.p, e.k));
+#else
+  const auto s = split_power_of_two(e.k);
+  return e.p * s.value * s.scale;
 #endif
 }
 }  // namespace detail
+
+// exp(z) as value * scale (see Scaled in common.h) at the price of exp: the
+// 2^k that exp multiplies in anyway, in two factors. value is normal (or 0
+// where exp(z) times any float underflows), scale a power of two.
+ACTOPS_INLINE Scaled<at::vec::Vectorized<float>> exp_split(const at::vec::Vectorized<float>& z) {
+  const auto e = detail::exp_reduced<false>(z, z);
+  const auto s = detail::split_power_of_two(e.k);
+  return {e.p * s.value, s.scale};
+}
+template <>
+struct has_split_exp<at::vec::Vectorized<float>> : std::true_type {};
 
 // exp: SLEEF's, correct to 1 ulp, except for float on AVX2 and AVX-512,
 // where an inline version of the same accuracy avoids a library call per
 // vector (the activations are exp-bound once their data is in cache).
 template <>
 ACTOPS_INLINE at::vec::Vectorized<float> exp(const at::vec::Vectorized<float>& x) {
-  return detail::exp_reduced<false>(x, x);
+  return detail::with_power_of_two(detail::exp_reduced<false>(x, x));
 }
 template <>
 ACTOPS_INLINE at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<float>& hi,
                                                    const at::vec::Vectorized<float>& lo) {
-  return detail::exp_reduced<true>(hi, lo);
+  return detail::with_power_of_two(detail::exp_reduced<true>(hi, lo));
 }
 #endif
 

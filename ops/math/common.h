@@ -45,6 +45,10 @@ struct scalar_of {
 template <typename T>
 using scalar_of_t = typename scalar_of<T>::type;
 
+// Whether T has exp_split (ops/cpu/vec_math.h; see SplitExp below).
+template <typename T>
+struct has_split_exp : std::false_type {};
+
 // c<T>(v): the constant v in T's precision, broadcast when T is a vector.
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T c(double v) {
@@ -113,6 +117,15 @@ C10_HOST_DEVICE ACTOPS_INLINE T mul_add(T a, T b, T c) {
   return a * b + c;
 }
 
+// A value kept as value * scale, the value a normal number where the
+// product would be subnormal: a product formed from it rounds once, at the
+// end, and keeps full relative accuracy (exp(-90) * 90 is a normal float,
+// exp(-90) alone is not).
+template <typename T>
+struct Scaled {
+  T value, scale;
+};
+
 // a^2 = hi + lo exactly (hi the rounded square): keeps exp(-a^2)'s relative
 // accuracy where hi alone would lose |a|^2 ulps. float squares exactly in
 // double; other scalars split a into halves (Dekker).
@@ -180,15 +193,6 @@ C10_HOST_DEVICE ACTOPS_INLINE T times_vanishing(T x, T s) {
   return where(s == c<T>(0), c<T>(0), x * s);
 }
 
-// A value kept as value * scale, the value a normal number where the
-// product would be subnormal: a product formed from it rounds once, at the
-// end, and keeps full relative accuracy (exp(-90) * 90 is a normal float,
-// exp(-90) alone is not).
-template <typename T>
-struct Scaled {
-  T value, scale;
-};
-
 // exp(z) as value * scale: below z = -64 (float) / -600 (double), value =
 // exp(z + shift) (the shift has few bits, so z + shift is exact) and scale =
 // exp(-shift), which keeps value normal below every nonzero result the
@@ -218,91 +222,123 @@ C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_scaled(T z) {
   return {exp(where(deep, z + c<T>(Deep::shift), z)), where(deep, c<T>(Deep::scale), c<T>(1))};
 }
 
-// The deep tails (|z| past DeepExp::below) take a separate function, not
-// inlined: a vector with no deep lane (every vector of ordinary data) runs the
-// plain formula after one compare. Measured against the alternatives (the
-// tail inlined behind the same branch, or branch-free), this costs the plain
-// loops least.
+// The formulas whose exp can reach the deep tails take it as value * scale
+// from a policy E, and never assume scale = 1:
+//   PlainExp:   {exp(z), 1}; exact above DeepExp::below only.
+//   ShiftedExp: exp_scaled(z); exact everywhere, a compare and two selects
+//               dearer than exp.
+//   SplitExp:   the vectorized float exp's own 2^k in two factors
+//               (exp_split, ops/cpu/vec_math.h); exact everywhere, at the
+//               price of exp. Where T has it (has_split_exp), formulas use it
+//               for every lane.
+// Elsewhere a vector with no deep lane (every vector of ordinary data) runs
+// the formula with PlainExp after one compare, and one with a deep lane calls
+// it with ShiftedExp out of line (eval_exact).
+struct PlainExp {
+  template <typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
+    return {exp(z), c<T>(1)};
+  }
+};
+struct ShiftedExp {
+  template <typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
+    return exp_scaled(z);
+  }
+};
+struct SplitExp {
+  template <typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
+    return exp_split(z);
+  }
+};
 template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE bool deep_exp_lane(T negative_abs) {
-  return any(negative_abs < c<T>(DeepExp<scalar_of_t<T>>::below));
+C10_HOST_DEVICE ACTOPS_INLINE bool deep_exp_lane(T exponent) {
+  return any(exponent < c<T>(DeepExp<scalar_of_t<T>>::below));
+}
+
+template <typename F, typename... A>
+C10_HOST_DEVICE C10_NOINLINE auto eval_deep(const A&... a) {
+  return F::template eval<ShiftedExp>(a...);
+}
+
+// F::eval<E>(a...), exact in every lane: `exponent` is the (most negative)
+// argument F's exp takes.
+template <typename F, typename T, typename... A>
+C10_HOST_DEVICE ACTOPS_INLINE auto eval_exact(const T& exponent, const A&... a) {
+  if constexpr (has_split_exp<T>::value) {
+    return F::template eval<SplitExp>(a...);
+  } else {
+    if (deep_exp_lane(exponent)) {
+      return eval_deep<F>(a...);
+    }
+    return F::template eval<PlainExp>(a...);
+  }
 }
 
 // The logistic sigmoid of z in the pieces the derivatives need, from one
 // exp(-|z|) that never overflows: s = sigma(z), k = s (1 - s) (even in z),
-// o = 1 - 2s. In the deep tails (see exp_scaled) the small ones are kept
-// scaled: s and k times `scale` (1 except for deep negative z, where both are
-// ~ exp(z)), so that a formula linear in s and k multiplies by scale last; and
-// k_alone times k_scale (for either sign: k is even), for formulas in k alone.
-// Each keeps full relative accuracy in both tails.
+// o = 1 - 2s. The small ones are kept scaled: s and k times `scale` (~ exp(z)
+// for negative z, 1 for positive), so that a formula linear in s and k
+// multiplies by scale last; and k_alone times k_scale (for either sign: k is
+// even), for formulas in k alone. Each keeps full relative accuracy in both
+// tails.
 template <typename T>
 struct SigmoidParts {
   T s, k, o, scale, k_alone, k_scale;
 };
-template <typename T>
-C10_HOST_DEVICE C10_NOINLINE SigmoidParts<T> sigmoid_parts_deep(const T& z) {
-  const auto e = exp_scaled(c<T>(0) - abs(z));
-  const T et = e.value * e.scale;
-  const T r = c<T>(1) / (c<T>(1) + et);
-  const auto positive = z >= c<T>(0);
-  const T es = where(positive, et, e.value);
-  return {where(positive, r, es * r),        es * r * r,      where(positive, et - c<T>(1), c<T>(1) - et) * r,
-          where(positive, c<T>(1), e.scale), e.value * r * r, e.scale};
-}
+struct SigmoidPartsOf {
+  template <typename E, typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE SigmoidParts<T> eval(const T& z) {
+    const auto e = E::of(c<T>(0) - abs(z));
+    const T et = e.value * e.scale;
+    const T r = c<T>(1) / (c<T>(1) + et);
+    const auto positive = z >= c<T>(0);
+    const T es = where(positive, et, e.value);
+    const T r2 = r * r;
+    return {where(positive, r, es * r),        es * r2,      where(positive, et - c<T>(1), c<T>(1) - et) * r,
+            where(positive, c<T>(1), e.scale), e.value * r2, e.scale};
+  }
+};
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE SigmoidParts<T> sigmoid_parts(T z) {
-  const T nz = c<T>(0) - abs(z);
-  if (deep_exp_lane(nz)) {
-    return sigmoid_parts_deep(z);
-  }
-  const T e = exp(nz);
-  const T r = c<T>(1) / (c<T>(1) + e);
-  const auto positive = z >= c<T>(0);
-  const T k = e * r * r;
-  return {where(positive, r, e * r), k, where(positive, e - c<T>(1), c<T>(1) - e) * r, c<T>(1), k, c<T>(1)};
+  return eval_exact<SigmoidPartsOf>(c<T>(0) - abs(z), z);
 }
 
 // x sigma(z): 0 where sigma(z) underflows to 0, also for an infinite x; in
-// the deep negative tail rounded once from a scaled exp.
-template <typename T>
-C10_HOST_DEVICE C10_NOINLINE T times_sigmoid_deep(const T& x, const T& z) {
-  const auto e = exp_scaled(c<T>(0) - abs(z));
-  const T xr = x / (c<T>(1) + e.value * e.scale);
-  return where(z >= c<T>(0), xr, times_vanishing(xr, e.value) * e.scale);
-}
+// the deep negative tail rounded once, at the end.
+struct TimesSigmoid {
+  template <typename E, typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z) {
+    const auto e = E::of(c<T>(0) - abs(z));
+    const T xr = x / (c<T>(1) + e.value * e.scale);
+    return where(z >= c<T>(0), xr, times_vanishing(xr, e.value) * e.scale);
+  }
+};
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid(T x, T z) {
-  const T nz = c<T>(0) - abs(z);
-  if (deep_exp_lane(nz)) {
-    return times_sigmoid_deep(x, z);
-  }
-  const T e = exp(nz);
-  return times_vanishing(x, where(z >= c<T>(0), c<T>(1), e) / (c<T>(1) + e));
+  return eval_exact<TimesSigmoid>(c<T>(0) - abs(z), x, z);
 }
 
 // x sigma(z) v, rounded once where x sigma(z) alone would be subnormal (a
-// gated unit's gate(g) u with a large u, or a subnormal x): x v first, except
-// in the deep tail, where x is large and the scaled exp meets x first and v
-// last.
-template <typename T>
-C10_HOST_DEVICE C10_NOINLINE T times_sigmoid_times_deep(const T& x, const T& z, const T& v) {
-  const T nz = c<T>(0) - abs(z);
-  const auto deep = nz < c<T>(DeepExp<scalar_of_t<T>>::below);
-  const auto e = exp_scaled(nz);
-  const T d = c<T>(1) + e.value * e.scale;
-  const T q = (x * v) / d;
-  return where(z >= c<T>(0), q,
-               where(deep, times_vanishing(x / d, e.value) * (v * e.scale), times_vanishing(q, e.value)));
-}
+// gated unit's gate(g) u with a large u, or a subnormal x): x meets v first,
+// except in the deep tail, where x is large (x v could overflow) and meets
+// the exp first, v last.
+struct TimesSigmoidTimes {
+  template <typename E, typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z, const T& v) {
+    const auto deep = z < c<T>(DeepExp<scalar_of_t<T>>::below);
+    const auto e = E::of(c<T>(0) - abs(z));
+    const T first = where(deep, e.value, v);
+    const T last = where(z >= c<T>(0), c<T>(1), where(deep, v, e.value) * e.scale);
+    // x = -inf meets an exp that underflowed to 0: the limit is 0
+    const T xf = where(deep & (e.value == c<T>(0)), c<T>(0), x * first);
+    return (xf / (c<T>(1) + e.value * e.scale)) * last;
+  }
+};
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid_times(T x, T z, T v) {
-  const T nz = c<T>(0) - abs(z);
-  if (deep_exp_lane(nz)) {
-    return times_sigmoid_times_deep(x, z, v);
-  }
-  const T e = exp(nz);
-  const T q = (x * v) / (c<T>(1) + e);
-  return where(z >= c<T>(0), q, times_vanishing(q, e));
+  return eval_exact<TimesSigmoidTimes>(c<T>(0) - abs(z), x, z, v);
 }
 
 // The derivatives of a function f(a, b) of two tensors (x and a parameter,

@@ -22,40 +22,43 @@ struct Mish {
   C10_HOST_DEVICE static ACTOPS_INLINE T cut() {
     return c<T>(sizeof(scalar_of_t<T>) == sizeof(float) ? 20.0 : 40.0);
   }
-  // Below x = -64 (float) / -600 (double), exp(x) is kept scaled
-  // (exp_scaled): there tanh(softplus(x)) = e to the dtype's precision, so
-  // f = x e, f' = (1 + x) e, f'' = (2 + x) e, each rounded once from a normal
-  // product. A separate function, not inlined, that vectors call only where
-  // a lane is that deep (see deep_exp_lane in common.h).
-  template <typename T>
-  C10_HOST_DEVICE static ACTOPS_INLINE bool deep(T x) {
-    return any(x < c<T>(DeepExp<scalar_of_t<T>>::below));
-  }
-  template <typename T>
-  C10_HOST_DEVICE static C10_NOINLINE T deep_tail(const T& x, const T& factor, const T& fallback) {
-    const auto e = exp_scaled(x);
-    return where(x < c<T>(DeepExp<scalar_of_t<T>>::below), (factor * e.value) * e.scale, fallback);
-  }
 
+  // Each formula takes exp as value * scale from E (see eval_exact in
+  // common.h) and multiplies by scale last: below x = -64 (float) / -600
+  // (double), where exp(x) is subnormal or 0, tanh(softplus(x)) = e to the
+  // dtype's precision, and f = x e, f' = (1 + x) e, f'' = (2 + x) e are
+  // each rounded once from a normal product.
+  struct Value {
+    template <typename E, typename T>
+    C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x) {
+      const auto e = E::of(nan_min(x, cut<T>()));
+      const T et = e.value * e.scale;
+      const T n = et * (et + c<T>(2));
+      const T xl = nan_max(x, lowest<T>());
+      return (xl * ((e.value * (et + c<T>(2))) / (n + c<T>(2)))) * e.scale;
+    }
+  };
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
-    const T e = exp(nan_min(x, cut<T>()));
-    const T n = e * (e + c<T>(2));
-    const T xl = nan_max(x, lowest<T>());
-    const T f = xl * (n / (n + c<T>(2)));
-    return deep(x) ? deep_tail(xl, xl, f) : f;
+    return eval_exact<Value>(x, x);
   }
 
-  // d/dx = tanh(sp) + x sigma(x) (1 - tanh(sp)^2) = (n d + 4 x e (1 + e)) / d^2;
+  // d/dx = tanh(sp) + x sigma(x) (1 - tanh(sp)^2) = e ((e + 2) d + 4 x (1 + e)) / d^2;
   // x e first: at x = -max, 4 x alone would overflow to -inf and meet e = 0.
+  struct Derivative {
+    template <typename E, typename T>
+    C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x) {
+      const T xc = clamp(x, lowest<T>(), cut<T>());
+      const auto e = E::of(xc);
+      const T et = e.value * e.scale;
+      const T d = et * (et + c<T>(2)) + c<T>(2);
+      const T numerator = (e.value * (et + c<T>(2))) * d + c<T>(4) * (xc * e.value) * (c<T>(1) + et);
+      return (numerator / (d * d)) * e.scale;
+    }
+  };
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T derivative(T x) const {
-    const T xc = clamp(x, lowest<T>(), cut<T>());
-    const T e = exp(xc);
-    const T n = e * (e + c<T>(2));
-    const T d = n + c<T>(2);
-    const T f = (n * d + c<T>(4) * (xc * e) * (c<T>(1) + e)) / (d * d);
-    return deep(x) ? deep_tail(xc, c<T>(1) + xc, f) : f;
+    return eval_exact<Derivative>(x, x);
   }
 
   // d2/dx2 = 4a (2b + x (a + b - 4ab(1 + e))),  a = e / d,  b = (1 + e) / d.
@@ -63,19 +66,25 @@ struct Mish {
   // accuracy as far as it is representable): with D = 1 + 2m + 2m^2,
   //   f'' = (4m / D^2) (2 (1 + m) + x P(m) / D) m,  P = -2 - 3m + 2m^2 + 2m^3,
   // m multiplied in last so that the product is rounded once.
+  struct SecondDerivative {
+    template <typename E, typename T>
+    C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x) {
+      const T xc = clamp(x, lowest<T>(), c<T>(1000));
+      const auto es = E::of(c<T>(0) - abs(xc));  // exp(x) for x <= 0, m for x > 0
+      const T e = es.value * es.scale;
+      const T d = e * (e + c<T>(2)) + c<T>(2);
+      const T a = e / d;
+      const T b = (c<T>(1) + e) / d;
+      const T negative = c<T>(4) * (es.value / d) * (c<T>(2) * b + xc * (a + b - c<T>(4) * a * b * (c<T>(1) + e)));
+      const T big_d = mul_add(c<T>(2) * e, e + c<T>(1), c<T>(1));
+      const T p = mul_add(mul_add(mul_add(c<T>(2), e, c<T>(2)), e, c<T>(-3)), e, c<T>(-2));
+      const T positive = ((c<T>(4) * e / (big_d * big_d)) * (c<T>(2) * (c<T>(1) + e) + xc * p / big_d)) * es.value;
+      return where(x > c<T>(0), positive, negative) * es.scale;
+    }
+  };
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
-    const T xc = clamp(x, lowest<T>(), c<T>(1000));
-    const T e = exp(c<T>(0) - abs(xc));  // exp(x) for x <= 0, m for x > 0
-    const T d = e * (e + c<T>(2)) + c<T>(2);
-    const T a = e / d;
-    const T b = (c<T>(1) + e) / d;
-    const T negative = c<T>(4) * a * (c<T>(2) * b + xc * (a + b - c<T>(4) * a * b * (c<T>(1) + e)));
-    const T big_d = mul_add(c<T>(2) * e, e + c<T>(1), c<T>(1));
-    const T p = mul_add(mul_add(mul_add(c<T>(2), e, c<T>(2)), e, c<T>(-3)), e, c<T>(-2));
-    const T positive = ((c<T>(4) * e / (big_d * big_d)) * (c<T>(2) * (c<T>(1) + e) + xc * p / big_d)) * e;
-    const T f = where(x > c<T>(0), positive, negative);
-    return deep(x) ? deep_tail(xc, c<T>(2) + xc, f) : f;
+    return eval_exact<SecondDerivative>(c<T>(0) - abs(x), x);
   }
 };
 
