@@ -515,13 +515,18 @@ def maxout_reference(x: Tensor) -> Reference:
 
 @functools.lru_cache(maxsize=None)
 def exact_activation(name: str, x: float) -> Tuple:
-    """(a(x), a'(x), a''(x)) at DIGITS digits for finite x (a'' 0 where there is no closed form);
+    """(a(x), a'(x), a''(x), a3(x)) at DIGITS digits for finite x, a3 the third derivative (a''
+    and a3 0 where there is no closed form; a3 numerically: it only sizes the tolerance of a'');
     cached: the gated rows reuse the unary ones."""
     act = ACTIVATIONS[name]
     with mpmath.workdps(DIGITS):
         x = mpmath.mpf(x)
-        second = act.second(x, MP) if act.second and abs(x) <= SATURATED else mpmath.mpf(0)
-        return (*act.exact(x), second)
+        if act.second and abs(x) <= SATURATED:
+            second = act.second(x, MP)
+            third = mpmath.diff(lambda t: act.second(t, MP), x)
+        else:
+            second = third = mpmath.mpf(0)
+        return (*act.exact(x), second, third)
 
 
 ACTIVATIONS = {act.name: act for act in [MISH, SWISH, GELU, GELU_TANH, RELU, RELU2, TRELU, HALF, STEP]}
@@ -539,32 +544,45 @@ def _split(value) -> Tuple[float, float]:
 
 
 def exact_reference(op: Op, inputs: Sequence[Tensor]) -> Reference:
-    """Each pass's value at DIGITS digits as (hi, frac) (float64 inputs), the conditioning
-    scale from float64 (it only sizes the tolerance)."""
+    """Each pass's value at DIGITS digits as (hi, frac) (float64 inputs), and the conditioning
+    scale at DIGITS digits too: in float64 its terms underflow where the result is subnormal
+    (gelu tanh near x = -21), which understated the tolerance there up to 2000-fold."""
     approximate = reference64(op, inputs)
     if op.kind == "maxout":
         return approximate  # exact already
     gate = inputs[0].tolist()
     up = inputs[1].tolist() if op.kind == "gated" else [1.0] * len(gate)
     values: Dict[str, List[Tuple[float, float]]] = {p: [] for p in op.passes}
+    scales: Dict[str, List[float]] = {p: [] for p in op.passes}
     (a_pos, a1_pos), (a_neg, a1_neg) = op.activation.at_inf
     with mpmath.workdps(DIGITS):
-        for g, u in zip(gate, up):
+        for i, (g, u) in enumerate(zip(gate, up)):
+            finite = math.isfinite(g)
             if math.isnan(g):
-                a, a1, a2 = (mpmath.mpf("nan"),) * 3
+                a, a1, a2, a3 = (mpmath.mpf("nan"),) * 4
             elif math.isinf(g):
-                a, a1, a2 = (mpmath.mpf(v) for v in ((a_pos, a1_pos, 0) if g > 0 else (a_neg, a1_neg, 0)))
+                a, a1, a2, a3 = (mpmath.mpf(v) for v in ((a_pos, a1_pos, 0, 0) if g > 0 else (a_neg, a1_neg, 0, 0)))
             else:
-                a, a1, a2 = exact_activation(op.activation.name, g)
-            u = mpmath.mpf(u)
+                a, a1, a2, a3 = exact_activation(op.activation.name, g)
+            u, g = mpmath.mpf(u), mpmath.mpf(g)
             exact = {"fwd": a * u, "d/dx": a1, "d2/dx2": a2, "d/dgate": a1 * u, "d/dup": a}
+            scale = {
+                "fwd": (2 if op.kind == "gated" else 1) * abs(a * u) + abs(g * a1 * u),
+                "d/dx": abs(a1) + abs(g * a2),
+                "d2/dx2": abs(a2) + abs(g * a3),
+                "d/dgate": 2 * abs(a1 * u) + abs(g * a2 * u),
+                "d/dup": abs(a) + abs(g * a1),
+            }
             for p in op.passes:
                 values[p].append(_split(exact[p]))
+                # at the infinities and NaN: float64's scale (from the limits)
+                scales[p].append(float(scale[p]) if finite else approximate[p][2][i].item())
     reference = {}
     for p in op.passes:
         hi_frac = torch.tensor(values[p], dtype=torch.float64).reshape(-1, 2)
-        hi, frac, (_, _, scale, measured) = hi_frac[:, 0], hi_frac[:, 1], approximate[p]
-        # float64's own scale can fail where mpmath does not (x^3 overflows): plain relative there
+        hi, frac, measured = hi_frac[:, 0], hi_frac[:, 1], approximate[p][3]
+        scale = torch.tensor(scales[p], dtype=torch.float64)
+        # a scale past float64's range: plain relative there
         reference[p] = (hi, frac, torch.where(scale.isfinite(), scale, hi.abs()), measured)
     return reference
 

@@ -147,7 +147,10 @@ struct GeluErf {
           where(e.scale == c<T>(1), ((c<T>(0) - a * v) * s) * e.value, ((c<T>(0) - a * s) * e.value) * (v * e.scale));
       return where(x < c<T>(0), negative, (x * v) * (c<T>(1) - s * (e.value * e.scale)));
     } else {
-      const T f = times_vanishing(x, cdf(x)) * v;
+      // x v first where |x| < 1 (a subnormal x: x Phi(x) alone would round
+      // into the subnormals), else x Phi(x) first (x v could overflow)
+      const T cdf_x = cdf(x);
+      const T f = where(abs(x) < c<T>(1), (x * v) * cdf_x, times_vanishing(x, cdf_x) * v);
       if (!deep_double(x)) {
         return f;
       }
