@@ -4,6 +4,12 @@ overflow, and messages name the tensor they are about."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -113,7 +119,7 @@ def test_clamped_gate_gradient_is_zero_at_nan_as_torch_clamp(unit):
 
 # ---- style: make format / the check in make test -------------------------------
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_format_check_fails_on_an_unformatted_file(tmp_path):
@@ -121,8 +127,6 @@ def test_format_check_fails_on_an_unformatted_file(tmp_path):
     file fails it, a formatted one passes (the same recipe, on files in a
     scratch directory with the repo's .clang-format and pyproject.toml)."""
     import shutil
-    import subprocess
-    import sys
 
     for name in (".clang-format", "pyproject.toml", "Makefile"):
         shutil.copy(REPO / name, tmp_path / name)
@@ -193,7 +197,6 @@ def test_piecewise_second_derivative_in_x_is_zero_as_for_the_composite(name):
 def test_plain_cmake_build_needs_no_googletest(tmp_path):
     """A plain CMake configure (what `pip install .` runs) succeeds with
     GoogleTest hidden; the suite, switched on, is what asks for it."""
-    import subprocess
 
     def configure(*options):
         command = [
@@ -214,3 +217,70 @@ def test_plain_cmake_build_needs_no_googletest(tmp_path):
     assert plain.returncode == 0, plain.stdout[-2000:] + plain.stderr[-2000:]
     with_tests = configure("-DACTOPS_BUILD_TESTS=ON")
     assert with_tests.returncode != 0 and "GTest" in with_tests.stdout + with_tests.stderr
+
+
+def test_a_built_wheel_installs_into_a_fresh_environment_and_runs(tmp_path):
+    """`pip wheel .` packages this build (build/ is keyed to this Python and
+    torch already, so nothing recompiles); the wheel installs with pip into a
+    new virtual environment that sees torch but not this checkout, pins the
+    torch release it was built against (pip finds it satisfied without an
+    index), and runs forward and backward there."""
+    wheels = tmp_path / "wheels"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps", "-w", str(wheels), str(REPO)],
+        env={**env, "ACTOPS_BUILD_DIR": str(REPO / "build")},
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    (wheel,) = wheels.glob("actops-*.whl")
+
+    fresh = tmp_path / "fresh"
+    # no pip (nor its setuptools) of its own: they would shadow torch's
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True)
+    python = fresh / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # torch and its dependencies, as an installed torch would be (the .pth adds the directory,
+    # without running the .pth files there: this checkout's editable install stays invisible)
+    (Path(site) / "torch_here.pth").write_text(str(Path(torch.__file__).resolve().parents[1]) + "\n")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    script = """
+import importlib.metadata, json, pathlib, sys, torch, actops
+x = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
+y = actops.mish(x)
+(g,) = torch.autograd.grad(y.sum(), x)
+torch.testing.assert_close(y, torch.nn.functional.mish(x))
+print(json.dumps({"file": actops.__file__, "prefix": sys.prefix, "version": actops.__version__,
+                  "requires": importlib.metadata.requires("actops"), "slope_at_0": float(g[3])}))
+"""
+    run = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    found = json.loads(run.stdout)
+    assert Path(found["file"]).resolve().is_relative_to(Path(found["prefix"]).resolve())
+    assert found["version"] == (REPO / "VERSION").read_text().strip() == actops.__version__
+    required = [r for r in found["requires"] if "extra ==" not in r]
+    assert required == [f"torch=={torch.__version__.split('+')[0]}"]
+    assert found["slope_at_0"] == pytest.approx(0.6, abs=1e-3)  # mish'(0) = tanh(log 2)
+
+
+def test_import_against_another_torch_release_names_both():
+    """The library is tied to the C++ ABI of the torch it was built against:
+    another release is refused at import by a message naming both."""
+    script = "import torch; torch.__version__ = '2.11.0'; import actops"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    running = torch.__version__.split("+")[0]
+    assert run.returncode != 0
+    assert f"built against torch {running}, but torch 2.11.0 is installed" in run.stderr, run.stderr[-2000:]
