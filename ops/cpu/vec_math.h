@@ -217,5 +217,10 @@ ACTOPS_INLINE at::vec::Vectorized<S> abs(const at::vec::Vectorized<S>& x) {
   return x.abs();
 }
 
+template <typename S>
+ACTOPS_INLINE at::vec::Vectorized<S> negative_abs(const at::vec::Vectorized<S>& x) {
+  return x | at::vec::Vectorized<S>(S(-0.0));
+}
+
 }  // namespace ACTOPS_MATH_NS
 }  // namespace actops::math

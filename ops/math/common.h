@@ -108,6 +108,10 @@ C10_HOST_DEVICE ACTOPS_INLINE double erfc(double x) { return ::erfc(x); }
 C10_HOST_DEVICE ACTOPS_INLINE float abs(float x) { return ::fabsf(x); }
 C10_HOST_DEVICE ACTOPS_INLINE double abs(double x) { return ::fabs(x); }
 
+// -|x| (one instruction on vectors: the sign bit set)
+C10_HOST_DEVICE ACTOPS_INLINE float negative_abs(float x) { return -::fabsf(x); }
+C10_HOST_DEVICE ACTOPS_INLINE double negative_abs(double x) { return -::fabs(x); }
+
 // Whether the comparison holds (in any lane, for vectors).
 C10_HOST_DEVICE ACTOPS_INLINE bool any(bool cond) { return cond; }
 
@@ -290,7 +294,7 @@ struct SigmoidParts {
 struct SigmoidPartsOf {
   template <typename E, typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE SigmoidParts<T> eval(const T& z) {
-    const auto e = E::of(c<T>(0) - abs(z));
+    const auto e = E::of(negative_abs(z));
     const T et = e.value * e.scale;
     const T r = c<T>(1) / (c<T>(1) + et);
     const auto positive = z >= c<T>(0);
@@ -302,7 +306,7 @@ struct SigmoidPartsOf {
 };
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE SigmoidParts<T> sigmoid_parts(T z) {
-  return eval_exact<SigmoidPartsOf>(c<T>(0) - abs(z), z);
+  return eval_exact<SigmoidPartsOf>(negative_abs(z), z);
 }
 
 // x sigma(z): 0 where sigma(z) underflows to 0, also for an infinite x; in
@@ -310,14 +314,14 @@ C10_HOST_DEVICE ACTOPS_INLINE SigmoidParts<T> sigmoid_parts(T z) {
 struct TimesSigmoid {
   template <typename E, typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z) {
-    const auto e = E::of(c<T>(0) - abs(z));
+    const auto e = E::of(negative_abs(z));
     const T xr = x / (c<T>(1) + e.value * e.scale);
     return where(z >= c<T>(0), xr, times_vanishing(xr, e.value) * e.scale);
   }
 };
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid(T x, T z) {
-  return eval_exact<TimesSigmoid>(c<T>(0) - abs(z), x, z);
+  return eval_exact<TimesSigmoid>(negative_abs(z), x, z);
 }
 
 // x sigma(z) v, rounded once where x sigma(z) alone would be subnormal (a
@@ -328,7 +332,7 @@ struct TimesSigmoidTimes {
   template <typename E, typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z, const T& v) {
     const auto deep = z < c<T>(DeepExp<scalar_of_t<T>>::below);
-    const auto e = E::of(c<T>(0) - abs(z));
+    const auto e = E::of(negative_abs(z));
     const T first = where(deep, e.value, v);
     const T last = where(z >= c<T>(0), c<T>(1), where(deep, v, e.value) * e.scale);
     // x = -inf meets an exp that underflowed to 0: the limit is 0
@@ -338,7 +342,7 @@ struct TimesSigmoidTimes {
 };
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid_times(T x, T z, T v) {
-  return eval_exact<TimesSigmoidTimes>(c<T>(0) - abs(z), x, z, v);
+  return eval_exact<TimesSigmoidTimes>(negative_abs(z), x, z, v);
 }
 
 // The derivatives of a function f(a, b) of two tensors (x and a parameter,

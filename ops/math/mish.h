@@ -70,7 +70,7 @@ struct Mish {
     template <typename E, typename T>
     C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x) {
       const T xc = clamp(x, lowest<T>(), c<T>(1000));
-      const auto es = E::of(c<T>(0) - abs(xc));  // exp(x) for x <= 0, m for x > 0
+      const auto es = E::of(negative_abs(xc));  // exp(x) for x <= 0, m for x > 0
       const T e = es.value * es.scale;
       const T d = e * (e + c<T>(2)) + c<T>(2);
       const T a = e / d;
@@ -84,7 +84,7 @@ struct Mish {
   };
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
-    return eval_exact<SecondDerivative>(c<T>(0) - abs(x), x);
+    return eval_exact<SecondDerivative>(negative_abs(x), x);
   }
 };
 
