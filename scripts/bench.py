@@ -84,10 +84,11 @@ class Op:
     make_inputs(n, dtype, device) -> the differentiable inputs (leaves requiring
     grad) for n OUTPUT elements; actops_fn(*inputs) and peer_fn(*inputs) compute
     the same output; ideal_bytes(n, dtype) -> (forward, backward) bytes an ideal
-    fused kernel must move. actops_out_fn(*inputs, out=y) writes the same
-    output into a preallocated y (actops' ``out=`` form); peer_out_fn likewise
-    for the peer where PyTorch has an ``out=`` form of it as one op (None
-    where the peer is a composite: its temporaries would allocate anyway)."""
+    fused kernel must move. actops_fn(*inputs, out=y) writes the same output
+    into a preallocated y (every actops op has an ``out=`` form); peer_out_fn
+    likewise for the peer where PyTorch has an ``out=`` form of it as one op
+    (None where the peer is a composite: its temporaries would allocate
+    anyway)."""
 
     name: str
     make_inputs: Callable[[int, torch.dtype, torch.device], Tuple[Tensor, ...]]
@@ -96,7 +97,6 @@ class Op:
     peer_name: str
     actops_name: str
     ideal_bytes: Callable[[int, torch.dtype], Tuple[int, int]]
-    actops_out_fn: Optional[Callable[..., Tensor]] = None
     peer_out_fn: Optional[Callable[..., Tensor]] = None
     peer_out_name: Optional[str] = None
 
@@ -174,152 +174,136 @@ OPS: Dict[str, Op] = {
         Op(
             "mish",
             _x,
-            lambda x: actops.mish(x),
+            lambda x, **kw: actops.mish(x, **kw),
             lambda x: F.mish(x),
             "F.mish(x)",
             "actops.mish(x)",
             _elementwise_bytes,
-            actops_out_fn=lambda x, out: actops.mish(x, out=out),
             peer_out_fn=lambda x, out: torch.ops.aten.mish.out(x, out=out),
             peer_out_name="aten.mish.out(x, out=y)",
         ),
         Op(
             "relu2",
             _x,
-            lambda x: actops.relu2(x),
+            lambda x, **kw: actops.relu2(x, **kw),
             lambda x: torch.relu(x).square(),
             "torch.relu(x).square()",
             "actops.relu2(x)",
             _elementwise_bytes,
-            actops_out_fn=lambda x, out: actops.relu2(x, out=out),
         ),
         Op(
             "swish",
             _x,
-            lambda x: actops.swish(x, beta=1.0),
+            lambda x, **kw: actops.swish(x, beta=1.0, **kw),
             lambda x: F.silu(x),
             "F.silu(x)",
             "actops.swish(x, beta=1.0)",
             _elementwise_bytes,
-            actops_out_fn=lambda x, out: actops.swish(x, beta=1.0, out=out),
             peer_out_fn=lambda x, out: torch.ops.aten.silu.out(x, out=out),
             peer_out_name="aten.silu.out(x, out=y)",
         ),
         Op(
             "swish_learnable",
             _x_beta,
-            lambda x, t: actops.swish(x, beta=t),
+            lambda x, t, **kw: actops.swish(x, beta=t, **kw),
             lambda x, t: x * torch.sigmoid(t * x),
             "x * torch.sigmoid(t * x)",
             "actops.swish(x, beta=t)",
             _learnable_bytes,
-            actops_out_fn=lambda x, t, out: actops.swish(x, beta=t, out=out),
         ),
         Op(
             "gelu",
             _x,
-            lambda x: actops.gelu(x, approximate="none"),
+            lambda x, **kw: actops.gelu(x, approximate="none", **kw),
             lambda x: F.gelu(x, approximate="none"),
             "F.gelu(x)",
             'actops.gelu(x, approximate="none")',
             _elementwise_bytes,
-            actops_out_fn=lambda x, out: actops.gelu(x, approximate="none", out=out),
             peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="none", out=out),
             peer_out_name='aten.gelu.out(x, approximate="none", out=y)',
         ),
         Op(
             "gelu_tanh",
             _x,
-            lambda x: actops.gelu(x, approximate="tanh"),
+            lambda x, **kw: actops.gelu(x, approximate="tanh", **kw),
             lambda x: F.gelu(x, approximate="tanh"),
             'F.gelu(x, approximate="tanh")',
             'actops.gelu(x, approximate="tanh")',
             _elementwise_bytes,
-            actops_out_fn=lambda x, out: actops.gelu(x, approximate="tanh", out=out),
             peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="tanh", out=out),
             peer_out_name='aten.gelu.out(x, approximate="tanh", out=y)',
         ),
         Op(
             "trelu",
             _x,
-            lambda x: actops.trelu(x, threshold=1.0, alpha=0.01),
+            lambda x, **kw: actops.trelu(x, threshold=1.0, alpha=0.01, **kw),
             lambda x: torch.where(x > 1.0, x, 0.01 * x),
             "torch.where(x > 1.0, x, 0.01 * x)",
             "actops.trelu(x, threshold=1.0, alpha=0.01)",
             _elementwise_bytes,
-            actops_out_fn=lambda x, out: actops.trelu(x, threshold=1.0, alpha=0.01, out=out),
         ),
         Op(
             "swiglu",
             _gate_up,
-            lambda g, u: actops.swiglu(g, u),
+            lambda g, u, **kw: actops.swiglu(g, u, **kw),
             lambda g, u: F.silu(g) * u,
             "F.silu(g) * u",
             "actops.swiglu(g, u)",
             _swiglu_bytes,
-            actops_out_fn=lambda g, u, out: actops.swiglu(g, u, out=out),
         ),
         Op(
             "swiglu_packed",
             _packed,
-            lambda x: actops.swiglu(x, dim=-1),
+            lambda x, **kw: actops.swiglu(x, dim=-1, **kw),
             _packed_composite,
             "g, u = x.chunk(2, -1); F.silu(g) * u",
             "actops.swiglu(x, dim=-1)",
             _swiglu_bytes,
-            actops_out_fn=lambda x, out: actops.swiglu(x, dim=-1, out=out),
         ),
         Op(
             "geglu",
             _gate_up,
-            lambda g, u: actops.geglu(g, u),
+            lambda g, u, **kw: actops.geglu(g, u, **kw),
             lambda g, u: F.gelu(g) * u,
             "F.gelu(g) * u",
             "actops.geglu(g, u)",
             _swiglu_bytes,
-            actops_out_fn=lambda g, u, out: actops.geglu(g, u, out=out),
         ),
         Op(
             "geglu_tanh",
             _gate_up,
-            lambda g, u: actops.geglu(g, u, approximate="tanh"),
+            lambda g, u, **kw: actops.geglu(g, u, approximate="tanh", **kw),
             lambda g, u: F.gelu(g, approximate="tanh") * u,
             'F.gelu(g, approximate="tanh") * u',
             'actops.geglu(g, u, approximate="tanh")',
             _swiglu_bytes,
-            actops_out_fn=lambda g, u, out: actops.geglu(g, u, approximate="tanh", out=out),
         ),
         Op(
             "reglu",
             _gate_up,
-            lambda g, u: actops.reglu(g, u),
+            lambda g, u, **kw: actops.reglu(g, u, **kw),
             lambda g, u: torch.relu(g) * u,
             "torch.relu(g) * u",
             "actops.reglu(g, u)",
             _swiglu_bytes,
-            actops_out_fn=lambda g, u, out: actops.reglu(g, u, out=out),
         ),
         Op(
             "swiglu_gptoss",
             _packed,
-            lambda x: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0),
+            lambda x, **kw: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0, **kw),
             _gptoss_composite,
             "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
             'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)',
             _swiglu_bytes,
-            actops_out_fn=lambda x, out: actops.swiglu(
-                x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0, out=out
-            ),
         ),
         Op(
             "maxout",
             _maxout_input,
-            lambda x: actops.maxout(x, pieces=4, dim=-1),
+            lambda x, **kw: actops.maxout(x, pieces=4, dim=-1, **kw),
             lambda x: x.unflatten(-1, (-1, 4)).amax(-1),
             "x.unflatten(-1, (-1, 4)).amax(-1)",
             "actops.maxout(x, pieces=4, dim=-1)",
             _maxout_bytes,
-            actops_out_fn=lambda x, out: actops.maxout(x, pieces=4, dim=-1, out=out),
             peer_out_fn=lambda x, out: torch.amax(x.unflatten(-1, (-1, 4)), -1, out=out),
             peer_out_name="torch.amax(x.unflatten(-1, (-1, 4)), -1, out=y)",
         ),
@@ -451,21 +435,20 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
     # the out= forms write into tensors allocated (and first touched, by the
     # warm-up call) before the timing: their time is the kernel's, with no
     # page faults of a fresh output
-    actops_out = torch.empty_like(reference) if op.actops_out_fn is not None else None
+    actops_out = torch.empty_like(reference)
     peer_out = torch.empty_like(reference) if op.peer_out_fn is not None else None
     common["out_max_abs_diff_vs_allocating"] = None
-    if actops_out is not None:
-        try:
-            with torch.no_grad():
-                written = op.actops_out_fn(*inputs, out=actops_out)
-                allocated = op.actops_fn(*inputs)
-            if written.data_ptr() == actops_out.data_ptr() and written.shape == allocated.shape:
-                common["out_max_abs_diff_vs_allocating"] = float(
-                    (written.double() - allocated.double()).abs().nan_to_num(float("inf")).max()
-                )
-            del written, allocated
-        except Exception:  # the out= cell below reports it
-            pass
+    try:
+        with torch.no_grad():
+            written = op.actops_fn(*inputs, out=actops_out)
+            allocated = op.actops_fn(*inputs)
+        if written.data_ptr() == actops_out.data_ptr() and written.shape == allocated.shape:
+            common["out_max_abs_diff_vs_allocating"] = float(
+                (written.double() - allocated.double()).abs().nan_to_num(float("inf")).max()
+            )
+        del written, allocated
+    except Exception:  # the out= cell below reports it
+        pass
     del reference
     saved = {}
     for who, fn in (("actops", op.actops_fn), ("eager", op.peer_fn)):
@@ -489,7 +472,7 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
                 row[who] = _error(exc)
         row["eager"]["name"] = op.peer_name
         # out= into a preallocated tensor: forward only (no autograd through out=)
-        for who, fn, dst in (("actops_out", op.actops_out_fn, actops_out), ("eager_out", op.peer_out_fn, peer_out)):
+        for who, fn, dst in (("actops_out", op.actops_fn, actops_out), ("eager_out", op.peer_out_fn, peer_out)):
             if grad or fn is None:
                 row[who] = None
                 continue
