@@ -193,6 +193,53 @@ ACTOPS_INLINE Scaled<at::vec::Vectorized<float>> exp_split(const at::vec::Vector
 template <>
 struct has_split_exp<at::vec::Vectorized<float>> : std::true_type {};
 
+// The same for double: exp(z) = 2^k exp(r), r = z - k ln 2 with ln 2 in two
+// parts (fdlibm's: k ln2_hi is exact), exp(r) by its Taylor polynomial of
+// degree 13 on |r| <= ln(2)/2 (truncation 4e-18), 2^k as 2^k1 (k1 = floor(k /
+// 2)) times 2^(k - k1). z is clamped to [-1418, 709.79]: k >= -2046, where
+// 2^k1 is 0 (exponent field 0) below k = -2044, so that value is normal or 0.
+// Within 1 ulp of exp(z) over [-1500, 720] (value * scale rounded once).
+ACTOPS_INLINE Scaled<at::vec::Vectorized<double>> exp_split(const at::vec::Vectorized<double>& z) {
+  using V = at::vec::Vectorized<double>;
+  static constexpr double kInverseFactorials[] = {1.0 / 6227020800.0,
+                                                  1.0 / 479001600.0,
+                                                  1.0 / 39916800.0,
+                                                  1.0 / 3628800.0,
+                                                  1.0 / 362880.0,
+                                                  1.0 / 40320.0,
+                                                  1.0 / 5040.0,
+                                                  1.0 / 720.0,
+                                                  1.0 / 120.0,
+                                                  1.0 / 24.0,
+                                                  1.0 / 6.0,
+                                                  0.5,
+                                                  1.0,
+                                                  1.0};
+  const V xc = nan_min(nan_max(z, V(-1418.0)), V(709.79));
+  const V k = (xc * V(1.4426950408889634)).round();
+  const V r = at::vec::fmadd(k, V(-1.90821492927058770002e-10), xc - k * V(6.93147180369123816490e-01));
+  V p(kInverseFactorials[0]);
+  for (size_t i = 1; i < sizeof(kInverseFactorials) / sizeof(double); ++i) {
+    p = at::vec::fmadd(p, r, V(kInverseFactorials[i]));
+  }
+#if defined(CPU_CAPABILITY_AVX512)
+  const V k1(_mm512_roundscale_pd(k * V(0.5), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+  const V one(1.0);
+  const __mmask8 normal = _mm512_cmp_pd_mask(k1, V(-1022.5), _CMP_GT_OQ);
+  return {p * V(_mm512_maskz_scalef_pd(normal, one, k1)), V(_mm512_scalef_pd(one, k - k1))};
+#else
+  const __m128i k32 = _mm256_cvtpd_epi32(k);
+  const __m128i k1 = _mm_srai_epi32(k32, 1);
+  const __m128i k2 = _mm_sub_epi32(k32, k1);
+  const __m256i bias = _mm256_set1_epi64x(1023);
+  const V s1(_mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k1), bias), 52)));
+  const V s2(_mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k2), bias), 52)));
+  return {p * s1, s2};
+#endif
+}
+template <>
+struct has_split_exp<at::vec::Vectorized<double>> : std::true_type {};
+
 // exp: SLEEF's, correct to 1 ulp, except for float on AVX2 and AVX-512,
 // where an inline version of the same accuracy avoids a library call per
 // vector (the activations are exp-bound once their data is in cache).
