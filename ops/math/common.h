@@ -231,10 +231,10 @@ C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_scaled(T z) {
 //   PlainExp:   {exp(z), 1}; exact above DeepExp::below only.
 //   ShiftedExp: exp_scaled(z); exact everywhere, a compare and two selects
 //               dearer than exp.
-//   SplitExp:   the vectorized float exp's own 2^k in two factors
-//               (exp_split, ops/cpu/vec_math.h); exact everywhere, at the
-//               price of exp. Where T has it (has_split_exp), formulas use it
-//               for every lane.
+//   SplitExp:   the vectorized exp's own 2^k in two factors (exp_split,
+//               ops/cpu/vec_math.h: float and double on AVX2 and AVX-512);
+//               exact everywhere, at the price of exp. Where T has it
+//               (has_split_exp), formulas use it for every lane.
 // Elsewhere a vector with no deep lane (every vector of ordinary data) runs
 // the formula with PlainExp after one compare, and one with a deep lane calls
 // it with ShiftedExp out of line (eval_exact).
