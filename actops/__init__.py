@@ -17,42 +17,9 @@ from actops._batching import register_batching_rules as _register_batching_rules
 
 _register_batching_rules()
 
-from actops import nn  # noqa: E402
-from actops.patching import patch  # noqa: E402
-from actops.functional import (  # noqa: E402
-    cpu_capability,
-    geglu,
-    gelu,
-    gelu_,
-    maxout,
-    mish,
-    mish_,
-    reglu,
-    relu2,
-    relu2_,
-    swiglu,
-    swish,
-    swish_,
-    trelu,
-    trelu_,
-)
+from actops import nn as nn  # noqa: E402 (re-exported)
+from actops.patching import patch as patch  # noqa: E402 (re-exported)
+from actops import functional as _functional  # noqa: E402
+from actops.functional import *  # noqa: E402, F403 (its __all__: the ops, one list)
 
-__all__ = [
-    "cpu_capability",
-    "geglu",
-    "gelu",
-    "gelu_",
-    "maxout",
-    "mish",
-    "mish_",
-    "nn",
-    "patch",
-    "reglu",
-    "relu2",
-    "relu2_",
-    "swiglu",
-    "swish",
-    "swish_",
-    "trelu",
-    "trelu_",
-]
+__all__ = sorted([*_functional.__all__, "nn", "patch"])
