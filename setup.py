@@ -2,7 +2,8 @@
 
 setup.py does not compile anything itself: it drives the CMake build in
 build/ (the same one C++ users and the GoogleTest suite use, so every source
-compiles once) and ships its libactops in the package as actops/lib/.
+compiles once) and ships its libactops in the package as actops/lib/, with
+the _fast_call module that the Python functions call the ops through.
 The torch it builds against is the one already installed in the Python that
 runs pip, with or without build isolation. The build directory belongs to
 that environment (keyed by its Python and torch), so installing one checkout
@@ -27,6 +28,8 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 LIBRARY = "actops.lib.libactops"
 VERSION = (ROOT / "VERSION").read_text().strip()
+# The Python extension module beside it (ops/python/fast_call.cpp)
+FAST_CALL = "_fast_call.so"
 
 
 def installing_python_env() -> dict[str, str]:
@@ -87,6 +90,7 @@ class CMakeBuild(build_ext):
             str(BUILD_DIR),
             f"-DCMAKE_PREFIX_PATH={TORCH['prefix']}",
             f"-DPython3_EXECUTABLE={sys.executable}",
+            "-DACTOPS_PYTHON_MODULE=ON",
         ]
         if not (BUILD_DIR / "CMakeCache.txt").exists() and shutil.which("ninja"):
             configure += ["-G", "Ninja"]
@@ -97,12 +101,13 @@ class CMakeBuild(build_ext):
             package_lib.mkdir(exist_ok=True)
             configure.append(f"-DACTOPS_COPY_TO={package_lib}")
         subprocess.run(configure, check=True)
-        subprocess.run(["cmake", "--build", str(BUILD_DIR), "--target", "actops"], check=True)
+        subprocess.run(["cmake", "--build", str(BUILD_DIR), "--target", "actops", "actops_fast_call"], check=True)
         built = BUILD_DIR / "libactops.so"
         target.parent.mkdir(parents=True, exist_ok=True)
         if built.resolve() != target:
             shutil.copyfile(built, target)
             shutil.copyfile(BUILD_DIR / "libactops.json", target.parent / "libactops.json")
+            shutil.copyfile(BUILD_DIR / FAST_CALL, target.parent / FAST_CALL)
 
 
 setup(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import torch
 
 LIBRARY_PATH = Path(__file__).resolve().parent / "lib" / "libactops.so"
+# The extension module that calls the ops directly (ops/python/fast_call.cpp)
+FAST_CALL_PATH = LIBRARY_PATH.with_name("_fast_call.so")
 # Written by the build beside the library: {"version": ..., "torch": ...}
 BUILD_INFO_PATH = LIBRARY_PATH.with_suffix(".json")
 
@@ -47,3 +50,22 @@ def load_library() -> dict:
     except OSError as error:
         raise ImportError(f"actops: could not load {LIBRARY_PATH}: {error}") from error
     return info
+
+
+def load_fast_call():
+    """The ``_fast_call`` module (``bind(overload)``), built beside the library.
+
+    Loaded from its path after the library (it finds the ops by name in the
+    dispatcher), or ImportError saying how to rebuild."""
+    spec = importlib.util.spec_from_file_location("actops.lib._fast_call", FAST_CALL_PATH)
+    if spec is None or not FAST_CALL_PATH.exists():
+        raise ImportError(
+            f"actops: the _fast_call module is missing ({FAST_CALL_PATH}); "
+            "build it with `pip install --no-build-isolation -e .` or `make build`"
+        )
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as error:
+        raise ImportError(f"actops: could not load {FAST_CALL_PATH}: {error}") from error
+    return module

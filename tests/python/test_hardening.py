@@ -224,7 +224,8 @@ def test_a_built_wheel_installs_into_a_fresh_environment_and_runs(tmp_path):
     torch already, so nothing recompiles); the wheel installs with pip into a
     new virtual environment that sees torch but not this checkout, pins the
     torch release it was built against (pip finds it satisfied without an
-    index), and runs forward and backward there."""
+    index), and runs forward and backward there, through its _fast_call
+    bindings."""
     wheels = tmp_path / "wheels"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     built = subprocess.run(
@@ -264,7 +265,8 @@ y = actops.mish(x)
 (g,) = torch.autograd.grad(y.sum(), x)
 torch.testing.assert_close(y, torch.nn.functional.mish(x))
 print(json.dumps({"file": actops.__file__, "prefix": sys.prefix, "version": actops.__version__,
-                  "requires": importlib.metadata.requires("actops"), "slope_at_0": float(g[3])}))
+                  "requires": importlib.metadata.requires("actops"), "slope_at_0": float(g[3]),
+                  "fast_call": type(actops.functional._EAGER.mish).__name__}))
 """
     run = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -274,6 +276,7 @@ print(json.dumps({"file": actops.__file__, "prefix": sys.prefix, "version": acto
     required = [r for r in found["requires"] if "extra ==" not in r]
     assert required == [f"torch=={torch.__version__.split('+')[0]}"]
     assert found["slope_at_0"] == pytest.approx(0.6, abs=1e-3)  # mish'(0) = tanh(log 2)
+    assert found["fast_call"] == "builtin_function_or_method"  # the wheel ships _fast_call
 
 
 def test_import_against_another_torch_release_names_both():

@@ -5,6 +5,8 @@ leaves and saved tensors, and differentiate like the out-of-place op."""
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -115,9 +117,15 @@ def test_out_of_another_size_is_resized(case):
     inputs = case.inputs(torch.float32)
     expected = case.call(inputs)
     for start in (torch.empty(0), torch.empty(3, 100)):
-        result = case.call(inputs, out=start)
+        was_empty = start.numel() == 0
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = case.call(inputs, out=start)
         assert result is start and start.shape == expected.shape
         assert torch.equal(start, expected)
+        # torch's deprecation warning for resizing a non-empty out, as a Python warning
+        resized = [w for w in caught if "was resized" in str(w.message)]
+        assert len(resized) == (0 if was_empty else 1), [str(w.message) for w in caught]
 
 
 @out_cases
