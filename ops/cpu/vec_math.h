@@ -115,6 +115,13 @@ ACTOPS_INLINE at::vec::Vectorized<S> exp_parts(const at::vec::Vectorized<S>& hi,
   return exp(hi) * (at::vec::Vectorized<S>(S(1)) + lo);
 }
 
+template <typename S>
+ACTOPS_INLINE at::vec::Vectorized<S> exp_neg_half_square(const at::vec::Vectorized<S>& a) {
+  using V = at::vec::Vectorized<S>;
+  const auto sq = square_parts(a);
+  return exp_parts(V(S(-0.5)) * sq.hi, V(S(-0.5)) * sq.lo);
+}
+
 #if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
 template <>
 ACTOPS_INLINE SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec::Vectorized<float>& a) {
@@ -132,6 +139,19 @@ namespace detail {
 struct Reduced {
   at::vec::Vectorized<float> p, k;
 };
+// exp(r) on |r| <= ln(2)/2 (slightly beyond: r carries lo), Cephes' expf
+// polynomial.
+ACTOPS_INLINE at::vec::Vectorized<float> exp_of_reduced(const at::vec::Vectorized<float>& r) {
+  using V = at::vec::Vectorized<float>;
+  V p(1.9875691500e-4f);
+  p = at::vec::fmadd(p, r, V(1.3981999507e-3f));
+  p = at::vec::fmadd(p, r, V(8.3334519073e-3f));
+  p = at::vec::fmadd(p, r, V(4.1665795894e-2f));
+  p = at::vec::fmadd(p, r, V(1.6666665459e-1f));
+  p = at::vec::fmadd(p, r, V(5.0000001201e-1f));
+  return at::vec::fmadd(p, r * r, r + V(1.0f));
+}
+
 template <bool kWithLo>
 ACTOPS_INLINE Reduced exp_reduced(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
   using V = at::vec::Vectorized<float>;
@@ -142,13 +162,22 @@ ACTOPS_INLINE Reduced exp_reduced(const at::vec::Vectorized<float>& hi, const at
     r = r + lo;
   }
   r = at::vec::fmadd(k, V(2.12194440e-4f), r);
-  V p(1.9875691500e-4f);
-  p = at::vec::fmadd(p, r, V(1.3981999507e-3f));
-  p = at::vec::fmadd(p, r, V(8.3334519073e-3f));
-  p = at::vec::fmadd(p, r, V(4.1665795894e-2f));
-  p = at::vec::fmadd(p, r, V(1.6666665459e-1f));
-  p = at::vec::fmadd(p, r, V(5.0000001201e-1f));
-  return {at::vec::fmadd(p, r * r, r + V(1.0f)), k};
+  return {exp_of_reduced(r), k};
+}
+
+// exp(-a^2 / 2) (see common.h) the same way, with -a^2 / 2 = -hi / 2 - lo / 2
+// (a^2 = hi + lo by one FMA) entering the reduction directly: k from hi
+// alone, r = -hi / 2 - k ln2_hi (exact: one FMA of exact terms), then - lo /
+// 2 and - k ln2_lo. hi is clamped at 352 (the result is 0 beyond).
+ACTOPS_INLINE Reduced exp_neg_half_square_reduced(const at::vec::Vectorized<float>& a) {
+  using V = at::vec::Vectorized<float>;
+  const V hi = nan_min(a * a, V(352.0f));
+  const V lo = at::vec::fmsub(a, a, hi);
+  const V k = (hi * V(-0.721347520444481703f)).round();  // -1 / (2 ln 2)
+  V r = at::vec::fmadd(hi, V(-0.5f), k * V(-0.693359375f));
+  r = at::vec::fmadd(lo, V(-0.5f), r);
+  r = at::vec::fmadd(k, V(2.12194440e-4f), r);
+  return {exp_of_reduced(r), k};
 }
 
 // 2^k as two powers of two, 2^k1 (k1 = floor(k / 2)) and 2^(k - k1), each a
@@ -251,6 +280,10 @@ template <>
 ACTOPS_INLINE at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<float>& hi,
                                                    const at::vec::Vectorized<float>& lo) {
   return detail::with_power_of_two(detail::exp_reduced<true>(hi, lo));
+}
+template <>
+ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square(const at::vec::Vectorized<float>& a) {
+  return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
 }
 #endif
 

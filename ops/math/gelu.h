@@ -47,8 +47,8 @@ struct GeluErf {
 
   // e(x) = exp(-x^2 / 2) (x^2 in two parts), plain and scaled (see Scaled).
   template <typename T>
-  C10_HOST_DEVICE static ACTOPS_INLINE T gauss(const SquareParts<T>& sq) {
-    return exp_parts(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
+  C10_HOST_DEVICE static ACTOPS_INLINE T gauss(T x) {
+    return exp_neg_half_square(x);
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> gauss_scaled(const SquareParts<T>& sq) {
@@ -83,7 +83,7 @@ struct GeluErf {
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T density(T xc) {
-    return c<T>(gelu_constants::kInvSqrt2Pi) * gauss(square_parts(xc));
+    return c<T>(gelu_constants::kInvSqrt2Pi) * gauss(xc);
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T cdf(T x) {
@@ -99,7 +99,7 @@ struct GeluErf {
     if constexpr (kFloat<T>) {
       // x Phi(x) = max(x, 0) - |x| Phi(-|x|), |x| clamped where e = 0
       const T a = nan_min(abs(x), c<T>(15));
-      return nan_max(x, c<T>(0)) - (a * tail_factor(a)) * gauss(square_parts(a));
+      return nan_max(x, c<T>(0)) - (a * tail_factor(a)) * gauss(a);
     } else {
       const T f = times_vanishing(x, cdf(x));
       if (!deep_double(x)) {
@@ -118,7 +118,7 @@ struct GeluErf {
     if constexpr (kFloat<T>) {
       const T a = nan_min(abs(x), c<T>(15));
       const T s = tail_factor(a);
-      const T e = gauss(square_parts(a));
+      const T e = gauss(a);
       const T xk = clamp(x, c<T>(-15), c<T>(15)) * c<T>(gelu_constants::kInvSqrt2Pi);
       return where(x < c<T>(0), (s + xk) * e, c<T>(1) + (xk - s) * e);
     } else {
