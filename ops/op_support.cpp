@@ -1,5 +1,6 @@
 #include "ops/op_support.h"
 
+#include <ATen/EmptyTensor.h>
 #include <ATen/ExpandUtils.h>
 #include <ATen/ops/empty_like.h>
 
@@ -36,11 +37,18 @@ void check_like(const at::Tensor& other, const at::Tensor& ref, const char* op, 
   }
 }
 
-at::Tensor empty_like_preserving(const at::Tensor& x) { return at::empty_like(x, at::MemoryFormat::Preserve); }
-
+// A dense CPU tensor's strides are what empty_like(Preserve) keeps: allocated
+// here directly, as ATen's structured CPU kernels allocate their outputs,
+// instead of through two dispatcher calls (empty_like, then empty_strided;
+// about 0.3 us, a tenth of a 4096-element activation).
 at::Tensor empty_like_preserving(const at::Tensor& x, at::ScalarType dtype) {
+  if (x.device().is_cpu() && x.layout() == at::kStrided && x.is_non_overlapping_and_dense()) {
+    return at::Tensor(at::detail::empty_strided_cpu(x.sizes(), x.strides(), dtype));
+  }
   return at::empty_like(x, x.options().dtype(dtype), at::MemoryFormat::Preserve);
 }
+
+at::Tensor empty_like_preserving(const at::Tensor& x) { return empty_like_preserving(x, x.scalar_type()); }
 
 std::string without_defaults(const char* params) {
   std::string out;
