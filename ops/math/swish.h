@@ -54,13 +54,18 @@ C10_HOST_DEVICE ACTOPS_INLINE SwishSecondGradients<T> swish_second_gradients(T x
   return {beta * p.k_alone * shape * p.k_scale, xk * shape * p.k_scale, xf * (xf * (xk * p.o)) * p.k_scale};
 }
 
-// swish with a fixed beta, as an element-wise activation (and a gate).
-struct Swish {
+// swish with a fixed beta, for one kind of beta (see Swish): kUnit for
+// beta = 1 (SiLU: z = x), else any beta.
+template <bool kUnit>
+struct SwishOf {
   double beta = 1.0;
 
   // beta x: a finite, nonzero beta (the usual case) needs no guard
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T beta_x(T x) const {
+    if constexpr (kUnit) {
+      return x;
+    }
     if (beta == 0) {
       return c<T>(0);
     }
@@ -91,6 +96,23 @@ struct Swish {
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
     return swish_second_gradients(x, c<T>(beta), beta_x(x)).xx;
+  }
+};
+
+// swish with a fixed beta, as an element-wise activation (and a gate). Each
+// kind of beta runs its own loop (visit): the kernels' loops reload the form
+// after every store (a store through char* may alias it), so a test of beta
+// in the formula would run once per vector; SiLU's beta = 1 needs none.
+struct Swish {
+  double beta = 1.0;
+
+  template <typename F>
+  C10_HOST_DEVICE ACTOPS_INLINE void visit(const F& f) const {
+    if (beta == 1.0) {
+      f(SwishOf<true>{beta});
+    } else {
+      f(SwishOf<false>{beta});
+    }
   }
 };
 
