@@ -9,9 +9,11 @@
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/native/cpu/Loops.h>
+#include <c10/util/bit_cast.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <tuple>
 #include <vector>
 
@@ -20,6 +22,18 @@
 
 namespace actops::cpu {
 inline namespace CPU_CAPABILITY {
+
+// take ? a : b as a select of bits, for the plain loops that the compiler is
+// to vectorize: GCC does not if-convert a floating-point select under
+// -ftrapping-math (its default), and a loop with a branch is not vectorized
+// at all (TReLU's mask kernels and Maxout's groups were scalar, and random
+// data mispredicted half their branches).
+template <typename T>
+ACTOPS_INLINE T select_bits(bool take, T a, T b) {
+  using Bits = std::conditional_t<sizeof(T) == 2, uint16_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+  const Bits all = static_cast<Bits>(Bits(0) - static_cast<Bits>(take));
+  return c10::bit_cast<T>(static_cast<Bits>((c10::bit_cast<Bits>(a) & all) | (c10::bit_cast<Bits>(b) & ~all)));
+}
 
 // Calls f(scalar_t{}) for the four floating dtypes; the op's entry point has
 // already rejected every other dtype with a message naming the op.

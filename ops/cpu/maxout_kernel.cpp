@@ -53,7 +53,7 @@ int64_t grain(const MaxoutShape& s) { return std::max<int64_t>(1, 32768 / std::m
 
 // Groups of k consecutive values (maxout over the innermost dim), rows
 // [begin, end): processed in blocks, one piece at a time across the block,
-// with branch-free selects, so the compiler vectorizes across groups (K > 0
+// with branch-free selects (select_bits), so the compiler vectorizes across groups (K > 0
 // makes the stride a constant for the common small piece counts).
 template <int K, typename scalar_t, typename index_t>
 void maxout_groups(const scalar_t* src, scalar_t* dst, index_t* idx, int64_t begin, int64_t end, int64_t k_runtime) {
@@ -76,7 +76,7 @@ void maxout_groups(const scalar_t* src, scalar_t* dst, index_t* idx, int64_t beg
       for (int64_t g = 0; g < n; ++g) {
         const opmath_t v = static_cast<opmath_t>(group[g * k + j]);
         const bool take = replaces(v, best[g]);
-        best[g] = take ? v : best[g];
+        best[g] = select_bits(take, v, best[g]);
         arg[g] = take ? static_cast<lane_t>(j) : arg[g];
       }
     }
@@ -132,7 +132,7 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
               const scalar_t* slice = slices + j * inner;
               for (int64_t i = 0; i < inner; ++i) {
                 const bool take = replaces(static_cast<opmath_t>(slice[i]), static_cast<opmath_t>(best[i]));
-                best[i] = take ? slice[i] : best[i];
+                best[i] = select_bits(take, slice[i], best[i]);
               }
             }
           }
@@ -152,7 +152,7 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
               const opmath_t v = static_cast<opmath_t>(slice[i]);
               const opmath_t b = static_cast<opmath_t>(best[i]);
               const bool take = replaces(v, b);
-              best[i] = take ? slice[i] : best[i];
+              best[i] = select_bits(take, slice[i], best[i]);
               arg[i] = take ? static_cast<index_t>(j) : arg[i];
             }
           }

@@ -26,20 +26,10 @@ void trelu_kernel(at::TensorIteratorBase& iter, double threshold, double alpha) 
 // The contiguous runs of the two mask kernels are plain loops over restrict
 // pointers with the derivative as a select of 1 and alpha (f = x f'(x) for
 // this piecewise-linear f): the compiler vectorizes them for this instruction
-// set, the 1-byte mask included. bfloat16 and float16 go through float in
+// set, the 1-byte mask included (the select of 1 and alpha is one of bits:
+// select_bits, ops/cpu/loops.h). bfloat16 and float16 go through float in
 // blocks on the stack.
 constexpr int64_t kBlock = 256;
-
-// trelu_masked_derivative (1 or alpha) as a select of bits: GCC does not
-// if-convert a floating-point select under -ftrapping-math (its default), and
-// a loop with a branch is not vectorized at all (it was scalar, and random
-// data mispredicted half the branches: 5 ns an element).
-template <typename T>
-ACTOPS_INLINE T one_or_alpha(bool above, T alpha) {
-  using Bits = std::conditional_t<sizeof(T) == sizeof(uint32_t), uint32_t, uint64_t>;
-  const Bits all = Bits(0) - static_cast<Bits>(above);
-  return c10::bit_cast<T>((c10::bit_cast<Bits>(T(1)) & all) | (c10::bit_cast<Bits>(alpha) & ~all));
-}
 
 template <typename T>
 void with_mask_run(T* __restrict out, bool* __restrict mask, const T* __restrict x, T threshold, T alpha, int64_t n) {
@@ -47,7 +37,7 @@ void with_mask_run(T* __restrict out, bool* __restrict mask, const T* __restrict
   for (int64_t i = 0; i < n; ++i) {
     const T v = x[i];
     const bool above = v > threshold;
-    out[i] = v * one_or_alpha(above, alpha);
+    out[i] = v * select_bits(above, T(1), alpha);
     bytes[i] = static_cast<uint8_t>(above);
   }
 }
@@ -56,7 +46,7 @@ template <typename T>
 void masked_gradient_run(T* __restrict out, const T* __restrict grad, const bool* __restrict mask, T alpha, int64_t n) {
   const auto* __restrict bytes = reinterpret_cast<const uint8_t*>(mask);
   for (int64_t i = 0; i < n; ++i) {
-    out[i] = grad[i] * one_or_alpha(bytes[i] != 0, alpha);
+    out[i] = grad[i] * select_bits(bytes[i] != 0, T(1), alpha);
   }
 }
 
