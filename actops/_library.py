@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -52,11 +53,12 @@ def load_library() -> dict:
     return info
 
 
+@functools.lru_cache(maxsize=None)
 def load_fast_call():
     """The ``_fast_call`` module (``bind(overload)``), built beside the library.
 
-    Loaded from its path after the library (it finds the ops by name in the
-    dispatcher), or ImportError saying how to rebuild."""
+    Loaded once, from its path, after the library (it finds the ops by name
+    in the dispatcher), or ImportError saying how to rebuild."""
     spec = importlib.util.spec_from_file_location("actops.lib._fast_call", FAST_CALL_PATH)
     if spec is None or not FAST_CALL_PATH.exists():
         raise ImportError(

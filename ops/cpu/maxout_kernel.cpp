@@ -53,8 +53,9 @@ int64_t grain(const MaxoutShape& s) { return std::max<int64_t>(1, 32768 / std::m
 
 // Groups of k consecutive values (maxout over the innermost dim), rows
 // [begin, end): processed in blocks, one piece at a time across the block,
-// with branch-free selects (select_bits), so the compiler vectorizes across groups (K > 0
-// makes the stride a constant for the common small piece counts).
+// with branch-free selects (select_bits), so the compiler vectorizes across
+// groups (K > 0 makes the stride a constant for the common small piece
+// counts).
 template <int K, typename scalar_t, typename index_t>
 void maxout_groups(const scalar_t* src, scalar_t* dst, index_t* idx, int64_t begin, int64_t end, int64_t k_runtime) {
   using opmath_t = at::opmath_type<scalar_t>;

@@ -1,8 +1,6 @@
 // trelu with a fixed alpha: the forward that also writes the 1-byte mask
 // x > threshold, and the backward from that mask. Compiled once per
 // instruction set (see ops/cpu/dispatch.h).
-#include <c10/util/bit_cast.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>

@@ -115,13 +115,6 @@ ACTOPS_INLINE at::vec::Vectorized<S> exp_parts(const at::vec::Vectorized<S>& hi,
   return exp(hi) * (at::vec::Vectorized<S>(S(1)) + lo);
 }
 
-template <typename S>
-ACTOPS_INLINE at::vec::Vectorized<S> exp_neg_half_square(const at::vec::Vectorized<S>& a) {
-  using V = at::vec::Vectorized<S>;
-  const auto sq = square_parts(a);
-  return exp_parts(V(S(-0.5)) * sq.hi, V(S(-0.5)) * sq.lo);
-}
-
 #if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
 template <>
 ACTOPS_INLINE SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec::Vectorized<float>& a) {
@@ -139,6 +132,10 @@ namespace detail {
 struct Reduced {
   at::vec::Vectorized<float> p, k;
 };
+// -ln 2 = kMinusLn2Hi + kMinusLn2Lo, the first with few bits (Cody-Waite: k
+// times it is exact).
+constexpr float kMinusLn2Hi = -0.693359375f;
+constexpr float kMinusLn2Lo = 2.12194440e-4f;
 // exp(r) on |r| <= ln(2)/2 (slightly beyond: r carries lo), Cephes' expf
 // polynomial.
 ACTOPS_INLINE at::vec::Vectorized<float> exp_of_reduced(const at::vec::Vectorized<float>& r) {
@@ -157,11 +154,11 @@ ACTOPS_INLINE Reduced exp_reduced(const at::vec::Vectorized<float>& hi, const at
   using V = at::vec::Vectorized<float>;
   const V xc = nan_min(nan_max(hi, V(-176.0f)), V(89.0f));
   const V k = ((kWithLo ? xc + lo : xc) * V(1.44269504088896341f)).round();
-  V r = at::vec::fmadd(k, V(-0.693359375f), xc);
+  V r = at::vec::fmadd(k, V(kMinusLn2Hi), xc);
   if constexpr (kWithLo) {
     r = r + lo;
   }
-  r = at::vec::fmadd(k, V(2.12194440e-4f), r);
+  r = at::vec::fmadd(k, V(kMinusLn2Lo), r);
   return {exp_of_reduced(r), k};
 }
 
@@ -174,9 +171,9 @@ ACTOPS_INLINE Reduced exp_neg_half_square_reduced(const at::vec::Vectorized<floa
   const V hi = nan_min(a * a, V(352.0f));
   const V lo = at::vec::fmsub(a, a, hi);
   const V k = (hi * V(-0.721347520444481703f)).round();  // -1 / (2 ln 2)
-  V r = at::vec::fmadd(hi, V(-0.5f), k * V(-0.693359375f));
+  V r = at::vec::fmadd(hi, V(-0.5f), k * V(kMinusLn2Hi));
   r = at::vec::fmadd(lo, V(-0.5f), r);
-  r = at::vec::fmadd(k, V(2.12194440e-4f), r);
+  r = at::vec::fmadd(k, V(kMinusLn2Lo), r);
   return {exp_of_reduced(r), k};
 }
 
@@ -281,7 +278,7 @@ ACTOPS_INLINE at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<flo
                                                    const at::vec::Vectorized<float>& lo) {
   return detail::with_power_of_two(detail::exp_reduced<true>(hi, lo));
 }
-template <>
+// (an overload, preferred to the template in common.h)
 ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square(const at::vec::Vectorized<float>& a) {
   return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
 }

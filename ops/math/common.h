@@ -156,13 +156,9 @@ C10_HOST_DEVICE ACTOPS_INLINE double exp_parts(double hi, double lo) { return ::
 
 // exp(-a^2 / 2) with a^2 taken exactly (e.g. the Gaussian density's exp): x^2
 // rounded alone would cost x^2 / 2 ulps (67 at x = 11.6). float in double;
-// double through square_parts and exp_parts.
+// other types below (the template after the vector helpers).
 C10_HOST_DEVICE ACTOPS_INLINE float exp_neg_half_square(float a) {
   return static_cast<float>(::exp(-0.5 * static_cast<double>(a) * static_cast<double>(a)));
-}
-C10_HOST_DEVICE ACTOPS_INLINE double exp_neg_half_square(double a) {
-  const auto sq = square_parts(a);
-  return exp_parts(-0.5 * sq.hi, -0.5 * sq.lo);
 }
 
 }  // namespace ACTOPS_MATH_NS
@@ -178,6 +174,15 @@ C10_HOST_DEVICE ACTOPS_INLINE double exp_neg_half_square(double a) {
 
 namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
+
+// exp(-a^2 / 2) through square_parts and exp_parts: double, and vectors
+// without an overload of their own (float vectors on AVX2 and AVX-512 have
+// one, ops/cpu/vec_math.h; a float scalar is computed in double, above).
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE T exp_neg_half_square(T a) {
+  const auto sq = square_parts(a);
+  return exp_parts(c<T>(-0.5) * sq.hi, c<T>(-0.5) * sq.lo);
+}
 
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T clamp(T x, T lo, T hi) {
