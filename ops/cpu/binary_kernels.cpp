@@ -17,12 +17,12 @@ inline namespace CPU_CAPABILITY {
 namespace {
 
 // With `sum` set, the last output (b's gradient) is summed into *sum.
-template <int NOut, int NIn, typename F>
+template <int NOut, int NIn, bool kLight, typename F>
 void map_gradients(at::TensorIteratorBase& iter, const char* op, double* sum, const F& f) {
   if (sum != nullptr) {
     map_multi<NOut, NIn, true>(iter, op, f, sum);
   } else {
-    map_multi<NOut, NIn>(iter, op, f);
+    map_multi<NOut, NIn, false, kLight>(iter, op, f);
   }
 }
 
@@ -31,20 +31,20 @@ template <typename Form>
 void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const Form& m, double* sum) {
   switch (pass) {
     case Pass::Value:  // (a, b) -> f
-      map_multi<1, 2>(iter, op, [m](const auto& in) {
+      map_multi<1, 2, false, math::is_light_v<Form>>(iter, op, [m](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         return std::array<T, 1>{m.value(in[0], in[1])};
       });
       return;
     case Pass::First:  // (grad, a, b) -> (grad f_a, grad f_b)
-      map_gradients<2, 3>(iter, op, sum, [m](const auto& in) {
+      map_gradients<2, 3, math::is_light_v<Form>>(iter, op, sum, [m](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const auto d = m.gradients(in[1], in[2]);
         return std::array<T, 2>{in[0] * d.a, in[0] * d.b};
       });
       return;
     case Pass::Second:  // (gg_a, gg_b, grad, a, b) -> (d grad, d a, d b)
-      map_gradients<3, 5>(iter, op, sum, [m](const auto& in) {
+      map_gradients<3, 5, math::is_light_v<Form>>(iter, op, sum, [m](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const T& gg_a = in[0];
         const T& gg_b = in[1];

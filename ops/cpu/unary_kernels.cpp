@@ -16,13 +16,13 @@ template <typename Form>
 void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const Form& m) {
   switch (pass) {
     case Pass::Value:
-      map_value(iter, op, [m](auto x) { return m.forward(x); });
+      map_value<math::is_light_v<Form>>(iter, op, [m](auto x) { return m.forward(x); });
       return;
     case Pass::First:
-      map_scaled(iter, op, [m](auto x) { return m.derivative(x); });
+      map_scaled<math::is_light_v<Form>>(iter, op, [m](auto x) { return m.derivative(x); });
       return;
     case Pass::Second:
-      map_scaled(iter, op, [m](auto x) { return m.second_derivative(x); });
+      map_scaled<math::is_light_v<Form>>(iter, op, [m](auto x) { return m.second_derivative(x); });
       return;
   }
 }

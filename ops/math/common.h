@@ -74,6 +74,17 @@ struct has_visit : std::false_type {};
 template <typename Math>
 struct has_visit<Math, std::void_t<decltype(&Math::template visit<int (*)(int)>)>> : std::true_type {};
 
+// Whether a form's formula is light: a few instructions an element (ReLU,
+// ReLU^2, TReLU, ReGLU), so that its large calls are bound by memory, and the
+// CPU loops write their outputs with streaming stores (ops/cpu/loops.h).
+// A form says so with `static constexpr bool kLight = true`.
+template <typename Form, typename = void>
+struct is_light : std::false_type {};
+template <typename Form>
+struct is_light<Form, std::void_t<decltype(Form::kLight)>> : std::bool_constant<Form::kLight> {};
+template <typename Form>
+inline constexpr bool is_light_v = is_light<Form>::value;
+
 // f(form) for m's chosen form, or f(m) when m has one form.
 template <typename Math, typename F>
 C10_HOST_DEVICE ACTOPS_INLINE void visit_form(const Math& m, const F& f) {
@@ -89,14 +100,16 @@ C10_HOST_DEVICE ACTOPS_INLINE T where(bool cond, T a, T b) {
   return cond ? a : b;
 }
 
-// Minimum/maximum of x and a bound (never NaN) that let NaN in x through.
+// Minimum/maximum of x and a bound (never NaN) that let NaN in x through,
+// and x itself where x equals the bound, as the vector forms (vec_math.h)
+// and torch.relu do: relu(-0) = -0.
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T nan_min(T a, T b) {
-  return (a != a || a < b) ? a : b;
+  return (a != a || a <= b) ? a : b;
 }
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T nan_max(T a, T b) {
-  return (a != a || a > b) ? a : b;
+  return (a != a || a >= b) ? a : b;
 }
 
 C10_HOST_DEVICE ACTOPS_INLINE float exp(float x) { return ::expf(x); }

@@ -53,6 +53,7 @@ C10_HOST_DEVICE ACTOPS_INLINE T gate_derivative_times(const Gate& gate, T g, T v
 // No clamp: the gate's own derivatives, NaN propagating as usual.
 template <typename Gate>
 struct GluForm {
+  static constexpr bool kLight = is_light_v<Gate>;
   Gate gate;
   double up_offset;
 
@@ -72,6 +73,7 @@ struct GluForm {
 
 template <typename Gate>
 struct ClampedGluForm {
+  static constexpr bool kLight = is_light_v<Gate>;
   Gate gate;
   double limit;
   double up_offset;

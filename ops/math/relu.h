@@ -8,6 +8,7 @@ namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
 struct Relu {
+  static constexpr bool kLight = true;
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     return nan_max(x, c<T>(0));

@@ -11,6 +11,7 @@ namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
 struct Relu2 {
+  static constexpr bool kLight = true;
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
     const T r = nan_max(x, c<T>(0));

@@ -23,6 +23,7 @@ C10_HOST_DEVICE ACTOPS_INLINE T trelu_masked_derivative(bool above, T alpha) {
 
 // Fixed threshold and alpha, as an element-wise activation.
 struct TRelu {
+  static constexpr bool kLight = true;
   double threshold = 1.0;
   double alpha = 0.0;
 
@@ -38,6 +39,7 @@ struct TRelu {
 
 // Tensor alpha: f(x, alpha), a = x, b = alpha.
 struct TReluLearnable {
+  static constexpr bool kLight = true;
   double threshold = 1.0;
 
   template <typename T>
