@@ -48,8 +48,9 @@ ACTOPS_INLINE T select_bits(bool take, T a, T b) {
 // Measured on 2 Zen 3 cores: the out= forms of ReLU^2, TReLU and ReGLU at
 // 2^22-2^26 float32 elements take 0.5-0.9x the time of plain stores. A
 // heavy formula (mish, GELU) is bound by its arithmetic there, and gains
-// nothing (README, "Streaming stores for the light formulas"). ACTOPS_STREAM_BYTES sets the size
-// (read once; 0 sends every call of a light formula through these loops).
+// nothing (README, "Streaming stores for the light formulas").
+// ACTOPS_STREAM_BYTES sets the size (read once; 0 sends every call of a
+// light formula through these loops).
 inline int64_t stream_threshold() {
   static const int64_t bytes = [] {
     const char* env = std::getenv("ACTOPS_STREAM_BYTES");

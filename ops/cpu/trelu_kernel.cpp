@@ -18,7 +18,7 @@ constexpr const char* kTrelu = "actops.trelu";
 // x -> out
 void trelu_kernel(at::TensorIteratorBase& iter, double threshold, double alpha) {
   const math::TRelu op{threshold, alpha};
-  map_value<true>(iter, kTrelu, [op](auto x) { return op.forward(x); });
+  map_value<math::is_light_v<math::TRelu>>(iter, kTrelu, [op](auto x) { return op.forward(x); });
 }
 
 // The contiguous runs of the two mask kernels are plain loops over restrict
