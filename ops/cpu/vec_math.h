@@ -84,11 +84,31 @@ ACTOPS_INLINE at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
   return x.exp();
 }
 
-// Whether a comparison result holds in any lane.
+// Whether a comparison result holds in any lane: one movemask of the lanes'
+// sign bits where the instruction set has it.
 template <typename S>
 ACTOPS_INLINE bool any(const at::vec::Vectorized<S>& cond) {
   return cond.zero_mask() != (1 << at::vec::Vectorized<S>::size()) - 1;
 }
+#if defined(CPU_CAPABILITY_AVX512)
+template <>
+ACTOPS_INLINE bool any(const at::vec::Vectorized<float>& cond) {
+  return _mm512_movepi32_mask(_mm512_castps_si512(cond)) != 0;
+}
+template <>
+ACTOPS_INLINE bool any(const at::vec::Vectorized<double>& cond) {
+  return _mm512_movepi64_mask(_mm512_castpd_si512(cond)) != 0;
+}
+#elif defined(CPU_CAPABILITY_AVX2)
+template <>
+ACTOPS_INLINE bool any(const at::vec::Vectorized<float>& cond) {
+  return _mm256_movemask_ps(cond) != 0;
+}
+template <>
+ACTOPS_INLINE bool any(const at::vec::Vectorized<double>& cond) {
+  return _mm256_movemask_pd(cond) != 0;
+}
+#endif
 
 template <typename S>
 ACTOPS_INLINE at::vec::Vectorized<S> mul_add(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b,
@@ -177,6 +197,26 @@ ACTOPS_INLINE Reduced exp_neg_half_square_reduced(const at::vec::Vectorized<floa
   return {exp_of_reduced(r), k};
 }
 
+// round(y) and 2^round(y) for y in [-126, 127] (NaN passes into k; its
+// power is then 0), by the magic number 1.5 2^23 + 127: y + magic, rounded
+// once, holds round(y) + 127 in its low mantissa bits, so that it is k +
+// magic, and shifted left by 23 it is 2^k. Two instructions fewer than round
+// and convert, and one 2^k where the caller's range allows it.
+struct RoundedPower {
+  at::vec::Vectorized<float> k, power;
+};
+ACTOPS_INLINE RoundedPower round_for_power(const at::vec::Vectorized<float>& y) {
+  using V = at::vec::Vectorized<float>;
+  constexpr float kMagic = 12583039.0f;  // 1.5 2^23 + 127
+  const V j = y + V(kMagic);
+#if defined(CPU_CAPABILITY_AVX512)
+  const V power(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(j), 23)));
+#else
+  const V power(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(j), 23)));
+#endif
+  return {j - V(kMagic), power};
+}
+
 // 2^k as two powers of two, 2^k1 (k1 = floor(k / 2)) and 2^(k - k1), each a
 // normal float for k in [-252, 128]; for k below, the first is 0 (its
 // exponent field 0 or less: k was clamped at -254).
@@ -218,6 +258,21 @@ ACTOPS_INLINE Scaled<at::vec::Vectorized<float>> exp_split(const at::vec::Vector
 }
 template <>
 struct has_split_exp<at::vec::Vectorized<float>> : std::true_type {};
+
+// exp(z) for z in [-64, 88] (NaN passes; larger z are clamped at 88): the
+// formulas' fast path (FastExp in common.h), for vectors with every lane
+// above DeepExp::below. The same reduction and polynomial as exp, with k
+// rounded by the magic number and one 2^k (see detail::round_for_power).
+ACTOPS_INLINE at::vec::Vectorized<float> exp_fast(const at::vec::Vectorized<float>& z) {
+  using V = at::vec::Vectorized<float>;
+  const V zc = nan_min(z, V(88.0f));
+  const auto k = detail::round_for_power(zc * V(1.44269504088896341f));
+  V r = at::vec::fmadd(k.k, V(detail::kMinusLn2Hi), zc);
+  r = at::vec::fmadd(k.k, V(detail::kMinusLn2Lo), r);
+  return detail::exp_of_reduced(r) * k.power;
+}
+template <>
+struct has_fast_exp<at::vec::Vectorized<float>> : std::true_type {};
 
 // The same for double: exp(z) = 2^k exp(r), r = z - k ln 2 with ln 2 in two
 // parts (fdlibm's: k ln2_hi is exact), exp(r) by its Taylor polynomial of
@@ -278,9 +333,21 @@ ACTOPS_INLINE at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<flo
                                                    const at::vec::Vectorized<float>& lo) {
   return detail::with_power_of_two(detail::exp_reduced<true>(hi, lo));
 }
-// (an overload, preferred to the template in common.h)
+// (an overload, preferred to the template in common.h). A vector with every
+// a^2 <= 128 (|a| <= 11.3, every lane of ordinary data) has k >= -93 and
+// takes one 2^k; the others take the clamped reduction and 2^k in two parts.
 ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square(const at::vec::Vectorized<float>& a) {
-  return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
+  using V = at::vec::Vectorized<float>;
+  const V hi = a * a;
+  if (ACTOPS_UNLIKELY(any(hi > V(128.0f)))) {
+    return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
+  }
+  const V lo = at::vec::fmsub(a, a, hi);
+  const auto k = detail::round_for_power(hi * V(-0.721347520444481703f));  // -1 / (2 ln 2)
+  V r = at::vec::fmadd(hi, V(-0.5f), k.k * V(detail::kMinusLn2Hi));
+  r = at::vec::fmadd(lo, V(-0.5f), r);
+  r = at::vec::fmadd(k.k, V(detail::kMinusLn2Lo), r);
+  return detail::exp_of_reduced(r) * k.power;
 }
 #endif
 
