@@ -266,7 +266,10 @@ C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_scaled(T z) {
 }
 
 // The formulas whose exp can reach the deep tails take it as value * scale
-// from a policy E, and never assume scale = 1:
+// from a policy E, and never assume scale = 1 unless E::kShallow: then
+// every lane's exp argument is above DeepExp::below (eval_exact checked), so
+// that scale = 1, exp is normal, and the guards for a deep or infinite lane
+// can go:
 //   PlainExp:   {exp(z), 1}; exact above DeepExp::below only.
 //   ShiftedExp: exp_scaled(z); exact everywhere, a compare and two selects
 //               dearer than exp.
@@ -283,24 +286,28 @@ C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_scaled(T z) {
 // (has_split_exp): SplitExp for every lane. Elsewhere: PlainExp for a vector
 // with no deep lane, ShiftedExp out of line for one with a deep lane.
 struct PlainExp {
+  static constexpr bool kShallow = true;
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
     return {exp(z), c<T>(1)};
   }
 };
 struct ShiftedExp {
+  static constexpr bool kShallow = false;
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
     return exp_scaled(z);
   }
 };
 struct FastExp {
+  static constexpr bool kShallow = true;
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
     return {exp_fast(z), c<T>(1)};
   }
 };
 struct SplitExp {
+  static constexpr bool kShallow = false;
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE Scaled<T> of(T z) {
     return exp_split(z);
@@ -372,6 +379,9 @@ struct TimesSigmoid {
   C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z) {
     const auto e = E::of(negative_abs(z));
     const T xr = x / (c<T>(1) + e.value * e.scale);
+    if constexpr (E::kShallow) {
+      return where(z >= c<T>(0), xr, xr * e.value);
+    }
     return where(z >= c<T>(0), xr, times_vanishing(xr, e.value) * e.scale);
   }
 };
@@ -387,8 +397,11 @@ C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid(T x, T z) {
 struct TimesSigmoidTimes {
   template <typename E, typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z, const T& v) {
-    const auto deep = z < c<T>(DeepExp<scalar_of_t<T>>::below);
     const auto e = E::of(negative_abs(z));
+    if constexpr (E::kShallow) {
+      return ((x * v) / (c<T>(1) + e.value)) * where(z >= c<T>(0), c<T>(1), e.value);
+    }
+    const auto deep = z < c<T>(DeepExp<scalar_of_t<T>>::below);
     const T first = where(deep, e.value, v);
     const T last = where(z >= c<T>(0), c<T>(1), where(deep, v, e.value) * e.scale);
     // x = -inf meets an exp that underflowed to 0: the limit is 0

@@ -34,7 +34,7 @@ struct Mish {
       const auto e = E::of(nan_min(x, cut<T>()));
       const T et = e.value * e.scale;
       const T n = et * (et + c<T>(2));
-      const T xl = nan_max(x, lowest<T>());
+      const T xl = E::kShallow ? x : nan_max(x, lowest<T>());  // x > -64 when shallow
       return (xl * ((e.value * (et + c<T>(2))) / (n + c<T>(2)))) * e.scale;
     }
   };
@@ -48,7 +48,7 @@ struct Mish {
   struct Derivative {
     template <typename E, typename T>
     C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x) {
-      const T xc = clamp(x, lowest<T>(), cut<T>());
+      const T xc = E::kShallow ? nan_min(x, cut<T>()) : clamp(x, lowest<T>(), cut<T>());
       const auto e = E::of(xc);
       const T et = e.value * e.scale;
       const T d = et * (et + c<T>(2)) + c<T>(2);
