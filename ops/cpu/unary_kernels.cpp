@@ -12,17 +12,19 @@ inline namespace CPU_CAPABILITY {
 namespace {
 
 // One pass of one form of the math (a form has no run-time choices left).
+// The formula is inlined into its loop: GCC otherwise keeps a long one
+// (a fast and a deep exp path) out of line and calls it once per vector.
 template <typename Form>
 void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const Form& m) {
   switch (pass) {
     case Pass::Value:
-      map_value<math::is_light_v<Form>>(iter, op, [m](auto x) { return m.forward(x); });
+      map_value<math::is_light_v<Form>>(iter, op, [m](auto x) ACTOPS_LAMBDA_INLINE { return m.forward(x); });
       return;
     case Pass::First:
-      map_scaled<math::is_light_v<Form>>(iter, op, [m](auto x) { return m.derivative(x); });
+      map_scaled<math::is_light_v<Form>>(iter, op, [m](auto x) ACTOPS_LAMBDA_INLINE { return m.derivative(x); });
       return;
     case Pass::Second:
-      map_scaled<math::is_light_v<Form>>(iter, op, [m](auto x) { return m.second_derivative(x); });
+      map_scaled<math::is_light_v<Form>>(iter, op, [m](auto x) ACTOPS_LAMBDA_INLINE { return m.second_derivative(x); });
       return;
   }
 }
