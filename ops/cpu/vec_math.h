@@ -334,21 +334,27 @@ ACTOPS_INLINE at::vec::Vectorized<float> exp_parts(const at::vec::Vectorized<flo
                                                    const at::vec::Vectorized<float>& lo) {
   return detail::with_power_of_two(detail::exp_reduced<true>(hi, lo));
 }
-// (an overload, preferred to the template in common.h). A vector with every
-// a^2 <= 128 (|a| <= 11.3, every lane of ordinary data) has k >= -93 and
-// takes one 2^k; the others take the clamped reduction and 2^k in two parts.
-ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square(const at::vec::Vectorized<float>& a) {
+// exp(-a^2 / 2) for a^2 <= kShallowSquare (common.h; |a| <= 11.3, every lane
+// of ordinary data): k >= -93, one 2^k.
+ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square_shallow(const at::vec::Vectorized<float>& a) {
   using V = at::vec::Vectorized<float>;
   const V hi = a * a;
-  if (ACTOPS_UNLIKELY(any(hi > V(128.0f)))) {
-    return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
-  }
   const V lo = at::vec::fmsub(a, a, hi);
   const auto k = detail::round_for_power(hi * V(-0.721347520444481703f));  // -1 / (2 ln 2)
   V r = at::vec::fmadd(hi, V(-0.5f), k.k * V(detail::kMinusLn2Hi));
   r = at::vec::fmadd(lo, V(-0.5f), r);
   r = at::vec::fmadd(k.k, V(detail::kMinusLn2Lo), r);
   return detail::exp_of_reduced(r) * k.power;
+}
+// (an overload, preferred to the template in common.h): the shallow form for
+// a vector whose every a^2 allows it, else the clamped reduction and 2^k in
+// two parts.
+ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square(const at::vec::Vectorized<float>& a) {
+  using V = at::vec::Vectorized<float>;
+  if (ACTOPS_UNLIKELY(any(a * a > V(kShallowSquare)))) {
+    return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
+  }
+  return exp_neg_half_square_shallow(a);
 }
 #endif
 

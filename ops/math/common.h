@@ -183,6 +183,9 @@ C10_HOST_DEVICE ACTOPS_INLINE double exp_parts(double hi, double lo) { return ::
 C10_HOST_DEVICE ACTOPS_INLINE float exp_neg_half_square(float a) {
   return static_cast<float>(::exp(-0.5 * static_cast<double>(a) * static_cast<double>(a)));
 }
+// a^2 up to which float vectors take exp(-a^2 / 2) by exp_neg_half_square_shallow
+// (ops/cpu/vec_math.h): 2^k with k >= -93 in one factor, no deep tail.
+constexpr float kShallowSquare = 128.0f;
 
 }  // namespace ACTOPS_MATH_NS
 }  // namespace actops::math

@@ -136,11 +136,29 @@ struct GeluErf {
 
   // forward(x) v and derivative(x) v for a gated unit (see gate_times): the
   // tail's exp kept scaled until v has been multiplied in.
+  // Whether every lane of a float vector is shallow (a^2 <= kShallowSquare):
+  // exp(-a^2 / 2) then needs no scale, and the gated forms one branch of
+  // their selects (scalars: never asked).
+  template <typename T>
+  C10_HOST_DEVICE static ACTOPS_INLINE bool shallow(T a) {
+    if constexpr (has_fast_exp<T>::value) {
+      return !ACTOPS_UNLIKELY(any(a * a > c<T>(kShallowSquare)));
+    } else {
+      return false;
+    }
+  }
+
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T times(T x, T v) const {
     if constexpr (kFloat<T>) {
       const T s = tail_factor(nan_min(abs(x), c<T>(15)));
       const T a = nan_min(abs(x), c<T>(20));  // exp(-a^2 / 2) is 0 past 20, scaled or not
+      if constexpr (has_fast_exp<T>::value) {
+        if (shallow(a)) {
+          const T e = exp_neg_half_square_shallow(a);
+          return where(x < c<T>(0), ((c<T>(0) - a * v) * s) * e, (x * v) * (c<T>(1) - s * e));
+        }
+      }
       const auto e = gauss_scaled(square_parts(a));
       // a v first (a subnormal x), except where e is scaled and a large
       const T negative =
@@ -163,7 +181,15 @@ struct GeluErf {
   C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
     if constexpr (kFloat<T>) {
       const T s = tail_factor(nan_min(abs(x), c<T>(15)));
-      const auto e = gauss_scaled(square_parts(nan_min(abs(x), c<T>(20))));
+      const T a = nan_min(abs(x), c<T>(20));
+      if constexpr (has_fast_exp<T>::value) {
+        if (shallow(a)) {
+          const T e = exp_neg_half_square_shallow(a);
+          const T xk = x * c<T>(gelu_constants::kInvSqrt2Pi);
+          return where(x < c<T>(0), ((s + xk) * e) * v, v * (c<T>(1) + (xk - s) * e));
+        }
+      }
+      const auto e = gauss_scaled(square_parts(a));
       const T xk = clamp(x, c<T>(-20), c<T>(20)) * c<T>(gelu_constants::kInvSqrt2Pi);
       return where(x < c<T>(0), ((s + xk) * e.value) * (v * e.scale), v * (c<T>(1) + (xk - s) * (e.value * e.scale)));
     } else {
