@@ -91,6 +91,76 @@ def test_swiglu_of_a_subnormal_gate_times_a_large_up(path):
     assert_relative(actops.swiglu(x, x), refs.swish(x64) * x64, 4)
 
 
+def conditioning(reference, x64: torch.Tensor) -> torch.Tensor:
+    """|f(x)| + |x f'(x)| of a float64 reference, f' by central differences:
+    what an ulp of x costs f, the scale assert_close_ulps measures against."""
+    h = 1e-6 * x64.abs().clamp_min(1.0)
+    slope = (reference(x64 + h) - reference(x64 - h)) / (2 * h)
+    return reference(x64).abs() + (x64 * slope).abs()
+
+
+# Float32 vectors take the cheap exp where every lane is above the deep tail
+# and the exact two-factor exp where one lane is in it: ordinary values that
+# share a vector with a deep one run the second form, and must be as exact
+# there as alone. op -> (forward, its float64 reference, derivative, its
+# reference, a value that sends its vector to the deep form)
+DEEP_NEIGHBOURS = {
+    "mish": (actops.mish, refs.mish, lambda x: ops.mish_backward(torch.ones_like(x), x), refs.mish_derivative, -100.0),
+    "swish": (
+        actops.swish,
+        refs.swish,
+        lambda x: ops.swish_backward(torch.ones_like(x), x, 1.0),
+        refs.swish_derivative,
+        100.0,
+    ),
+    "gelu": (
+        actops.gelu,
+        refs.gelu,
+        lambda x: ops.gelu_backward(torch.ones_like(x), x, "none"),
+        refs.gelu_derivative,
+        -14.0,
+    ),
+    "gelu_tanh": (
+        lambda x: actops.gelu(x, approximate="tanh"),
+        lambda x: refs.gelu(x, "tanh"),
+        lambda x: ops.gelu_backward(torch.ones_like(x), x, "tanh"),
+        lambda x: refs.gelu_derivative(x, "tanh"),
+        -10.0,
+    ),
+    # gated: gate(x) * up with up = 1.5, and d/d gate
+    "swiglu": (
+        lambda x: actops.swiglu(x, torch.full_like(x, 1.5)),
+        lambda x: refs.swish(x) * 1.5,
+        lambda x: ops.swiglu_backward(torch.ones_like(x), x, torch.full_like(x, 1.5), 1.0, None, 0.0)[0],
+        lambda x: refs.swish_derivative(x) * 1.5,
+        -100.0,
+    ),
+    "geglu": (
+        lambda x: actops.geglu(x, torch.full_like(x, 1.5)),
+        lambda x: refs.gelu(x) * 1.5,
+        lambda x: ops.geglu_backward(torch.ones_like(x), x, torch.full_like(x, 1.5), "none", None, 0.0)[0],
+        lambda x: refs.gelu_derivative(x) * 1.5,
+        14.0,
+    ),
+}
+
+
+@pytest.mark.parametrize("op", list(DEEP_NEIGHBOURS))
+def test_a_deep_lane_leaves_its_neighbours_exact(op):
+    forward, reference, derivative, derivative_reference, deep = DEEP_NEIGHBOURS[op]
+    ordinary = torch.linspace(-6.0, 6.0, 4096)
+    # every vector of 8 (or 16) lanes holds ordinary values and deep ones
+    mixed = torch.stack([ordinary, torch.full_like(ordinary, deep)], 1).flatten()
+    x64 = ordinary.double()
+    for function, expected_of in ((forward, reference), (derivative, derivative_reference)):
+        expected = expected_of(x64)
+        scale = conditioning(expected_of, x64)
+        alone = function(ordinary)
+        among_deep = function(mixed)[0::2]
+        assert_close_ulps(alone, expected, 4, atol=SUBNORMAL32, scale=scale)
+        assert_close_ulps(among_deep, expected, 4, atol=SUBNORMAL32, scale=scale)
+
+
 def mish_second_derivative_50_digits(x: float) -> float:
     """2 T' + x T'' with T = tanh(softplus(x)), T' = sech^2(sp) s(x), T'' =
     sech^2(sp) (s(x) s(-x) - 2 T s(x)^2): no cancellation at any x."""
