@@ -134,8 +134,6 @@ struct GeluErf {
     }
   }
 
-  // forward(x) v and derivative(x) v for a gated unit (see gate_times): the
-  // tail's exp kept scaled until v has been multiplied in.
   // Whether every lane of a float vector is shallow (a^2 <= kShallowSquare):
   // exp(-a^2 / 2) then needs no scale, and the gated forms one branch of
   // their selects (scalars: never asked).
@@ -148,6 +146,9 @@ struct GeluErf {
     }
   }
 
+  // forward(x) v and derivative(x) v for a gated unit (see gate_times): the
+  // tail's exp kept scaled until v has been multiplied in (a shallow vector:
+  // plain).
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T times(T x, T v) const {
     if constexpr (kFloat<T>) {
