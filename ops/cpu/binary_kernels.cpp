@@ -27,17 +27,21 @@ void map_gradients(at::TensorIteratorBase& iter, const char* op, double* sum, co
 }
 
 // One pass of one form of the math (a form has no run-time choices left).
+// The value and the gradients are inlined into their loops (GCC left some
+// gradients out of line, a call per vector); the second gradients, the
+// longest and the least used, are left to GCC, which keeps the build and
+// the library small.
 template <typename Form>
 void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const Form& m, double* sum) {
   switch (pass) {
     case Pass::Value:  // (a, b) -> f
-      map_multi<1, 2, false, math::is_light_v<Form>>(iter, op, [m](const auto& in) {
+      map_multi<1, 2, false, math::is_light_v<Form>>(iter, op, [m](const auto& in) ACTOPS_LAMBDA_INLINE {
         using T = typename std::decay_t<decltype(in)>::value_type;
         return std::array<T, 1>{m.value(in[0], in[1])};
       });
       return;
     case Pass::First:  // (grad, a, b) -> (grad f_a, grad f_b)
-      map_gradients<2, 3, math::is_light_v<Form>>(iter, op, sum, [m](const auto& in) {
+      map_gradients<2, 3, math::is_light_v<Form>>(iter, op, sum, [m](const auto& in) ACTOPS_LAMBDA_INLINE {
         using T = typename std::decay_t<decltype(in)>::value_type;
         const auto d = m.gradients(in[1], in[2]);
         return std::array<T, 2>{in[0] * d.a, in[0] * d.b};
