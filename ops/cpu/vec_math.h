@@ -346,12 +346,16 @@ ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square_shallow(const at::v
   r = at::vec::fmadd(k.k, V(detail::kMinusLn2Lo), r);
   return detail::exp_of_reduced(r) * k.power;
 }
+// Whether every lane's a^2 is at most kShallowSquare, the shallow form's
+// range (every vector of ordinary data).
+ACTOPS_INLINE bool shallow_square(const at::vec::Vectorized<float>& a) {
+  return !ACTOPS_UNLIKELY(any(a * a > at::vec::Vectorized<float>(kShallowSquare)));
+}
 // (an overload, preferred to the template in common.h): the shallow form for
 // a vector whose every a^2 allows it, else the clamped reduction and 2^k in
 // two parts.
 ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square(const at::vec::Vectorized<float>& a) {
-  using V = at::vec::Vectorized<float>;
-  if (ACTOPS_UNLIKELY(any(a * a > V(kShallowSquare)))) {
+  if (!shallow_square(a)) {
     return detail::with_power_of_two(detail::exp_neg_half_square_reduced(a));
   }
   return exp_neg_half_square_shallow(a);

@@ -134,28 +134,17 @@ struct GeluErf {
     }
   }
 
-  // Whether every lane of a float vector is shallow (a^2 <= kShallowSquare):
-  // exp(-a^2 / 2) then needs no scale, and the gated forms one branch of
-  // their selects (scalars: never asked).
-  template <typename T>
-  C10_HOST_DEVICE static ACTOPS_INLINE bool shallow(T a) {
-    if constexpr (has_fast_exp<T>::value) {
-      return !ACTOPS_UNLIKELY(any(a * a > c<T>(kShallowSquare)));
-    } else {
-      return false;
-    }
-  }
-
   // forward(x) v and derivative(x) v for a gated unit (see gate_times): the
-  // tail's exp kept scaled until v has been multiplied in (a shallow vector:
-  // plain).
+  // tail's exp kept scaled until v has been multiplied in. A float vector
+  // whose every a^2 is shallow (shallow_square, ops/cpu/vec_math.h) needs no
+  // scale, and computes one side of the selects.
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T times(T x, T v) const {
     if constexpr (kFloat<T>) {
       const T s = tail_factor(nan_min(abs(x), c<T>(15)));
       const T a = nan_min(abs(x), c<T>(20));  // exp(-a^2 / 2) is 0 past 20, scaled or not
       if constexpr (has_fast_exp<T>::value) {
-        if (shallow(a)) {
+        if (shallow_square(a)) {
           const T e = exp_neg_half_square_shallow(a);
           return where(x < c<T>(0), ((c<T>(0) - a * v) * s) * e, (x * v) * (c<T>(1) - s * e));
         }
@@ -184,7 +173,7 @@ struct GeluErf {
       const T s = tail_factor(nan_min(abs(x), c<T>(15)));
       const T a = nan_min(abs(x), c<T>(20));
       if constexpr (has_fast_exp<T>::value) {
-        if (shallow(a)) {
+        if (shallow_square(a)) {
           const T e = exp_neg_half_square_shallow(a);
           const T xk = x * c<T>(gelu_constants::kInvSqrt2Pi);
           return where(x < c<T>(0), ((s + xk) * e) * v, v * (c<T>(1) + (xk - s) * e));
