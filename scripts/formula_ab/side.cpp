@@ -2,6 +2,7 @@
 // a loop over contiguous float32 values, two vectors a step as ATen's loop
 // runs them. Compiled twice (-DSIDE=before / after, each with its own
 // CPU_CAPABILITY, so that the inline functions of the two trees keep apart).
+#include "formulas.h"
 #include "ops/math/all.h"
 
 namespace {
@@ -22,15 +23,4 @@ using namespace actops::math;
     }                                                                          \
   }
 
-ACTOPS_AB_LOOP(swish, SwishOf<true>{}.forward(v))
-ACTOPS_AB_LOOP(swish_d, SwishOf<true>{}.derivative(v))
-ACTOPS_AB_LOOP(mish, Mish{}.forward(v))
-ACTOPS_AB_LOOP(mish_d, Mish{}.derivative(v))
-ACTOPS_AB_LOOP(gelu, GeluErf{}.forward(v))
-ACTOPS_AB_LOOP(gelu_d, GeluErf{}.derivative(v))
-ACTOPS_AB_LOOP(gelu_tanh, GeluTanh{}.forward(v))
-ACTOPS_AB_LOOP(gelu_tanh_d, GeluTanh{}.derivative(v))
-ACTOPS_AB_LOOP(swiglu, SwishOf<true>{}.times(v, v* V(0.5f)))
-ACTOPS_AB_LOOP(swiglu_d, SwishOf<true>{}.derivative_times(v, v* V(0.5f)))
-ACTOPS_AB_LOOP(geglu, GeluErf{}.times(v, v* V(0.5f)))
-ACTOPS_AB_LOOP(geglu_d, GeluErf{}.derivative_times(v, v* V(0.5f)))
+ACTOPS_AB_FORMULAS(ACTOPS_AB_LOOP)
