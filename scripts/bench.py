@@ -1,6 +1,6 @@
 """Benchmarks every actops op against PyTorch's own op (or the eager composite
 a user would write), the same under torch.compile, and a plain copy of the
-same bytes (the machine's bandwidth in that run).
+same bytes (the machine's bandwidth, timed in each row).
 
     python scripts/bench.py                      # every op, float32 and bfloat16, n = 2^12, 2^20, 2^24, 2^26
     python scripts/bench.py --quick              # small sizes, short measurements, no torch.compile (CI)
@@ -14,7 +14,8 @@ inputs, grad_out)`` with a preallocated ``grad_out``) it reports:
 - the actops time (median of ``torch.utils.benchmark.Timer`` replicates) and its
   effective bandwidth: the bytes an ideal fused kernel must move / time;
 - ``% copy``: that bandwidth as a fraction of ``dst.copy_(src)`` moving the same
-  number of bytes (read + write) in the same run;
+  number of bytes (read + write), timed in the same row, just before the
+  forward ``out=`` timing (this machine's bandwidth drifts within a run);
 - ``vs eager`` / ``vs compiled``: peer time / actops time (> 1: actops is faster),
   the peer being PyTorch's op or eager composite, and the same function under
   ``torch.compile(fullgraph=True, dynamic=False)`` (compiled afresh for every
@@ -372,23 +373,20 @@ def saved_bytes(fn: Callable[..., Tensor], inputs: Sequence[Tensor]) -> int:
 
 class CopyBandwidth:
     """dst.copy_(src) moving a given number of bytes (half read, half written),
-    measured once per byte count in a run."""
+    timed afresh on every call: a row's % copy compares timings taken
+    seconds apart, not minutes (the bandwidth of a shared machine drifts)."""
 
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
-        self.cache: Dict[int, dict] = {}
 
     def __call__(self, nbytes: int, warmup: int) -> dict:
-        if nbytes not in self.cache:
-            half = max(1, nbytes // 2)
-            src = torch.randint(0, 256, (half,), dtype=torch.uint8, device=self.cfg.device)
-            dst = torch.empty_like(src)
-            result = measure(lambda: dst.copy_(src), False, self.cfg, warmup)
-            result["bytes"] = 2 * half
-            result["gbps"] = 2 * half / result["median_s"] / 1e9
-            self.cache[nbytes] = result
-            del src, dst
-        return self.cache[nbytes]
+        half = max(1, nbytes // 2)
+        src = torch.randint(0, 256, (half,), dtype=torch.uint8, device=self.cfg.device)
+        dst = torch.empty_like(src)
+        result = measure(lambda: dst.copy_(src), False, self.cfg, warmup)
+        result["bytes"] = 2 * half
+        result["gbps"] = 2 * half / result["median_s"] / 1e9
+        return result
 
 
 def _forward(fn, inputs):
@@ -471,6 +469,7 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
             except Exception as exc:
                 row[who] = _error(exc)
         row["eager"]["name"] = op.peer_name
+        row["copy"] = copy(ideal, warmup)
         # out= into a preallocated tensor: forward only (no autograd through out=)
         for who, fn, dst in (("actops_out", op.actops_fn, actops_out), ("eager_out", op.peer_out_fn, peer_out)):
             if grad or fn is None:
@@ -486,7 +485,6 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
             row["compiled"] = bench_compiled(op, make, grad, cfg, warmup)
         else:
             row["compiled"] = None
-        row["copy"] = copy(ideal, warmup)
         for who in ("actops", "eager", "compiled", "actops_out", "eager_out"):
             if row[who] and "median_s" in row[who]:
                 row[who]["gbps"] = ideal / row[who]["median_s"] / 1e9

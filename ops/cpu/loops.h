@@ -41,22 +41,25 @@ ACTOPS_INLINE T select_bits(bool take, T a, T b) {
   return c10::bit_cast<T>(static_cast<Bits>((c10::bit_cast<Bits>(a) & all) | (c10::bit_cast<Bits>(b) & ~all)));
 }
 
-// A light formula's outputs (math::is_light) of at least this many bytes in
-// all are written with non-temporal (streaming) stores, around the caches:
-// outputs this large do not stay in them anyway, and a plain store first
-// reads the line it writes (64 MB written cost 128 MB of memory traffic).
-// Measured on 2 Zen 3 cores: the out= forms of ReLU^2, TReLU and ReGLU at
-// 2^22-2^26 float32 elements take 0.5-0.9x the time of plain stores. A
-// heavy formula (mish, GELU) is bound by its arithmetic there, and gains
-// nothing (README, "Streaming stores for the light formulas").
-// ACTOPS_STREAM_BYTES sets the size (read once; 0 sends every call of a
-// light formula through these loops).
-inline int64_t stream_threshold() {
+// Outputs of at least stream_threshold(light) bytes in all are written with
+// non-temporal (streaming) stores, around the caches: outputs this large do
+// not stay in them anyway, and a plain store first reads the line it writes
+// (64 MB written cost 128 MB of memory traffic). Measured on 2 Zen 3 cores,
+// out= forms at float32, side by side with plain stores:
+// - a light formula (math::is_light: ReLU^2, TReLU, ReGLU) is bound by
+//   memory from 2^22 elements (16 MB) on: 0.5-0.9x the time;
+// - the others from 2^24 (64 MB) on: mish, swish, tanh GELU and SwiGLU
+//   0.8-0.9x, exact GELU and GeGLU, bound by their arithmetic, 1.0x. At 2^22
+//   and 2^23, where much of the output still fits the 32 MB L3 cache, they
+//   gain nothing or lose up to 1.04x: their threshold is 4x the light one.
+// ACTOPS_STREAM_BYTES sets the light size (read once; 0 sends every call of
+// every formula through these loops).
+inline int64_t stream_threshold(bool light) {
   static const int64_t bytes = [] {
     const char* env = std::getenv("ACTOPS_STREAM_BYTES");
     return env != nullptr ? std::atoll(env) : int64_t{16} << 20;
   }();
-  return bytes;
+  return light ? bytes : 4 * bytes;
 }
 
 // Whether the page holding p is in memory. A fresh allocation's pages are
@@ -79,8 +82,8 @@ inline bool page_resident(const void* p) {
 // Whether an iterator's NStore outputs together reach stream_threshold(),
 // each already in memory at both of its ends (an out= tensor, or memory that
 // the allocator reuses).
-inline bool streams(const at::TensorIteratorBase& iter, int nstore) {
-  const int64_t threshold = stream_threshold();
+inline bool streams(const at::TensorIteratorBase& iter, int nstore, bool light) {
+  const int64_t threshold = stream_threshold(light);
   if (iter.numel() * static_cast<int64_t>(c10::elementSize(iter.common_dtype())) * nstore < threshold) {
     return false;
   }
@@ -223,7 +226,7 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
     using Vec = at::vec::Vectorized<scalar_t>;
     constexpr int64_t kSize = sizeof(scalar_t);
     constexpr int64_t kLine = 64;  // bytes in a cache line
-    const bool stream = kLight && !SumLast && streams(iter, NStore);
+    const bool stream = !SumLast && streams(iter, NStore, kLight);
     // one run along the inner dimension; with SumLast, adds its sum to *sum
     const auto loop = [&](char** data_arg, const int64_t* strides_arg, int64_t n, double* sum) {
       // Local copies of the formula, the pointers and the strides: the
@@ -383,13 +386,13 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
   });
 }
 
-// out = f(x); `f` is generic over scalars and Vectorized. A light formula's
-// large calls go to map_multi, which writes around the caches.
+// out = f(x); `f` is generic over scalars and Vectorized. Large calls go to
+// map_multi, which writes around the caches (see stream_threshold).
 template <bool kLight = false, typename F>
 void map_value(at::TensorIteratorBase& iter, const char* op, const F& f) {
-  if (kLight && streams(iter, 1)) {
-    return map_multi<1, 1, false, true>(iter, op,
-                                        [f](const auto& in) ACTOPS_LAMBDA_INLINE { return std::array{f(in[0])}; });
+  if (streams(iter, 1, kLight)) {
+    return map_multi<1, 1, false, kLight>(iter, op,
+                                          [f](const auto& in) ACTOPS_LAMBDA_INLINE { return std::array{f(in[0])}; });
   }
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -411,8 +414,8 @@ void map_value(at::TensorIteratorBase& iter, const char* op, const F& f) {
 // out = grad * f(x), with grad and x of one dtype.
 template <bool kLight = false, typename F>
 void map_scaled(at::TensorIteratorBase& iter, const char* op, const F& f) {
-  if (kLight && streams(iter, 1)) {
-    return map_multi<1, 2, false, true>(
+  if (streams(iter, 1, kLight)) {
+    return map_multi<1, 2, false, kLight>(
         iter, op, [f](const auto& in) ACTOPS_LAMBDA_INLINE { return std::array{in[0] * f(in[1])}; });
   }
   dispatch_floating(iter.common_dtype(), op, [&](auto tag) {

@@ -85,8 +85,9 @@ template <typename Math>
 struct has_visit<Math, std::void_t<decltype(&Math::template visit<int (*)(int)>)>> : std::true_type {};
 
 // Whether a form's formula is light: a few instructions an element (ReLU,
-// ReLU^2, TReLU, ReGLU), so that its large calls are bound by memory, and the
-// CPU loops write their outputs with streaming stores (ops/cpu/loops.h).
+// ReLU^2, TReLU, ReGLU), so that its calls are bound by memory from a smaller
+// size on, and the CPU loops write their outputs with streaming stores from
+// that size (ops/cpu/loops.h, stream_threshold).
 // A form says so with `static constexpr bool kLight = true`.
 template <typename Form, typename = void>
 struct is_light : std::false_type {};
