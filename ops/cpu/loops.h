@@ -49,9 +49,9 @@ ACTOPS_INLINE T select_bits(bool take, T a, T b) {
 // - a light formula (math::is_light: ReLU^2, TReLU, ReGLU) is bound by
 //   memory from 2^22 elements (16 MB) on: 0.5-0.9x the time;
 // - the others from 2^24 (64 MB) on: mish, swish, tanh GELU and SwiGLU
-//   0.8-0.9x, exact GELU and GeGLU, bound by their arithmetic, 1.0x. At 2^22
-//   and 2^23, where much of the output still fits the 32 MB L3 cache, they
-//   gain nothing or lose up to 1.04x: their threshold is 4x the light one.
+//   0.7-1.0x, exact GELU and GeGLU, bound by their arithmetic, 0.8-1.0x.
+//   At 2^22 and 2^23, where much of the output still fits the 32 MB L3
+//   cache, they were mixed (0.85-1.10x): their threshold is 4x the light one.
 // ACTOPS_STREAM_BYTES sets the light size (read once; 0 sends every call of
 // every formula through these loops).
 inline int64_t stream_threshold(bool light) {
