@@ -52,8 +52,11 @@ ACTOPS_INLINE T select_bits(bool take, T a, T b) {
 //   0.7-1.0x, exact GELU and GeGLU, bound by their arithmetic, 0.8-1.0x.
 //   At 2^22 and 2^23, where much of the output still fits the 32 MB L3
 //   cache, they were mixed (0.85-1.10x): their threshold is 4x the light one.
+//   In the other dtypes their arithmetic bounds them even at 2^26 (float64
+//   exp, or bfloat16's conversions on half the bytes): float64 took
+//   1.09-1.15x with streaming stores, bfloat16 0.82-1.07x; float32 only.
 // ACTOPS_STREAM_BYTES sets the light size (read once; 0 sends every call of
-// every formula through these loops).
+// every formula that streams through these loops).
 inline int64_t stream_threshold(bool light) {
   static const int64_t bytes = [] {
     const char* env = std::getenv("ACTOPS_STREAM_BYTES");
@@ -81,8 +84,11 @@ inline bool page_resident(const void* p) {
 
 // Whether an iterator's NStore outputs together reach stream_threshold(),
 // each already in memory at both of its ends (an out= tensor, or memory that
-// the allocator reuses).
+// the allocator reuses); for a heavy formula, only in float32 (see above).
 inline bool streams(const at::TensorIteratorBase& iter, int nstore, bool light) {
+  if (!light && iter.common_dtype() != at::kFloat) {
+    return false;
+  }
   const int64_t threshold = stream_threshold(light);
   if (iter.numel() * static_cast<int64_t>(c10::elementSize(iter.common_dtype())) * nstore < threshold) {
     return false;
