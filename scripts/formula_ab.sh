@@ -22,7 +22,7 @@ torch_dir=$("$root/.venv/bin/python" -c 'import os, torch; print(os.path.dirname
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git -C "$root" archive "$rev" ops | tar -x -C "$work"
-flags="-O3 -std=gnu++17 $isa_flags $isa_define -falign-functions=64 -falign-loops=64 -isystem $torch_dir/include -isystem $torch_dir/include/torch/csrc/api/include"
+flags="-O3 -std=gnu++17 -ffp-contract=off $isa_flags $isa_define -falign-functions=64 -falign-loops=64 -isystem $torch_dir/include -isystem $torch_dir/include/torch/csrc/api/include"
 # shellcheck disable=SC2086
 c++ $flags -DCPU_CAPABILITY=BEFORE -DSIDE=before -I"$work" -c "$root/scripts/formula_ab/side.cpp" -o "$work/before.o"
 # shellcheck disable=SC2086

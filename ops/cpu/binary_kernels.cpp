@@ -55,8 +55,8 @@ void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const For
         const T& grad = in[2];
         const auto d = m.gradients(in[3], in[4]);
         const auto h = m.second_gradients(in[3], in[4]);
-        return std::array<T, 3>{gg_a * d.a + gg_b * d.b, grad * (gg_a * h.aa + gg_b * h.ab),
-                                grad * (gg_a * h.ab + gg_b * h.bb)};
+        return std::array<T, 3>{math::mul_add(gg_a, d.a, gg_b * d.b), grad * math::mul_add(gg_a, h.aa, gg_b * h.ab),
+                                grad * math::mul_add(gg_a, h.ab, gg_b * h.bb)};
       });
       return;
   }

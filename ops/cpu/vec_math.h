@@ -115,6 +115,16 @@ ACTOPS_INLINE at::vec::Vectorized<S> mul_add(const at::vec::Vectorized<S>& a, co
                                              const at::vec::Vectorized<S>& c) {
   return at::vec::fmadd(a, b, c);
 }
+template <typename S>
+ACTOPS_INLINE at::vec::Vectorized<S> neg_mul_add(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b,
+                                                 const at::vec::Vectorized<S>& c) {
+  return at::vec::fnmadd(a, b, c);
+}
+template <typename S>
+ACTOPS_INLINE at::vec::Vectorized<S> mul_sub(const at::vec::Vectorized<S>& a, const at::vec::Vectorized<S>& b,
+                                             const at::vec::Vectorized<S>& c) {
+  return at::vec::fmsub(a, b, c);
+}
 
 // a^2 = hi + lo exactly: Dekker's split where there is no FMA, and one FMA
 // (lo = a a - hi) where there is.
@@ -143,6 +153,36 @@ ACTOPS_INLINE SquareParts<at::vec::Vectorized<float>> square_parts(const at::vec
 }
 
 namespace detail {
+// k = round(a b) of the exact product, for a b in [-254, 128] (NaN passes
+// into k), by the magic number 1.5 2^23 + 127: a b + magic, one FMA rounded
+// once, holds k + 127 in its low mantissa bits, so that it is k + magic.
+// Every exp of a float vector takes its k so, so that a lane's k (and its
+// result) is the same whichever exp its vector took.
+constexpr float kMagic = 12583039.0f;  // 1.5 2^23 + 127
+ACTOPS_INLINE at::vec::Vectorized<float> round_product_magic(const at::vec::Vectorized<float>& a, float b) {
+  return at::vec::fmadd(a, at::vec::Vectorized<float>(b), at::vec::Vectorized<float>(kMagic));
+}
+ACTOPS_INLINE at::vec::Vectorized<float> round_product(const at::vec::Vectorized<float>& a, float b) {
+  return round_product_magic(a, b) - at::vec::Vectorized<float>(kMagic);
+}
+
+// k = round(a b) and 2^k for a b in [-126, 127]: k + magic (see above)
+// shifted left by 23 is 2^k. Two instructions fewer than round and convert,
+// and one 2^k where the caller's range allows it.
+struct RoundedPower {
+  at::vec::Vectorized<float> k, power;
+};
+ACTOPS_INLINE RoundedPower round_for_power(const at::vec::Vectorized<float>& a, float b) {
+  using V = at::vec::Vectorized<float>;
+  const V j = round_product_magic(a, b);
+#if defined(CPU_CAPABILITY_AVX512)
+  const V power(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(j), 23)));
+#else
+  const V power(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(j), 23)));
+#endif
+  return {j - V(kMagic), power};
+}
+
 // exp(hi + lo) = 2^k exp(r), k = round((hi + lo) / ln 2), r = hi - k ln2_hi -
 // k ln2_lo + lo, ln 2 in two parts (Cody-Waite): k ln2_hi has few bits, so
 // hi - k ln2_hi is exact and lo (an FMA's rounding error, say) survives into
@@ -174,7 +214,7 @@ template <bool kWithLo>
 ACTOPS_INLINE Reduced exp_reduced(const at::vec::Vectorized<float>& hi, const at::vec::Vectorized<float>& lo) {
   using V = at::vec::Vectorized<float>;
   const V xc = nan_min(nan_max(hi, V(-176.0f)), V(89.0f));
-  const V k = ((kWithLo ? xc + lo : xc) * V(1.44269504088896341f)).round();
+  const V k = round_product(kWithLo ? xc + lo : xc, 1.44269504088896341f);
   V r = at::vec::fmadd(k, V(kMinusLn2Hi), xc);
   if constexpr (kWithLo) {
     r = r + lo;
@@ -191,31 +231,11 @@ ACTOPS_INLINE Reduced exp_neg_half_square_reduced(const at::vec::Vectorized<floa
   using V = at::vec::Vectorized<float>;
   const V hi = nan_min(a * a, V(352.0f));
   const V lo = at::vec::fmsub(a, a, hi);
-  const V k = (hi * V(-0.721347520444481703f)).round();  // -1 / (2 ln 2)
+  const V k = round_product(hi, -0.721347520444481703f);  // -1 / (2 ln 2)
   V r = at::vec::fmadd(hi, V(-0.5f), k * V(kMinusLn2Hi));
   r = at::vec::fmadd(lo, V(-0.5f), r);
   r = at::vec::fmadd(k, V(kMinusLn2Lo), r);
   return {exp_of_reduced(r), k};
-}
-
-// round(y) and 2^round(y) for y in [-126, 127] (NaN passes into k; its
-// power is then 0), by the magic number 1.5 2^23 + 127: y + magic, rounded
-// once, holds round(y) + 127 in its low mantissa bits, so that it is k +
-// magic, and shifted left by 23 it is 2^k. Two instructions fewer than round
-// and convert, and one 2^k where the caller's range allows it.
-struct RoundedPower {
-  at::vec::Vectorized<float> k, power;
-};
-ACTOPS_INLINE RoundedPower round_for_power(const at::vec::Vectorized<float>& y) {
-  using V = at::vec::Vectorized<float>;
-  constexpr float kMagic = 12583039.0f;  // 1.5 2^23 + 127
-  const V j = y + V(kMagic);
-#if defined(CPU_CAPABILITY_AVX512)
-  const V power(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(j), 23)));
-#else
-  const V power(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(j), 23)));
-#endif
-  return {j - V(kMagic), power};
 }
 
 // 2^k as two powers of two, 2^k1 (k1 = floor(k / 2)) and 2^(k - k1), each a
@@ -267,7 +287,7 @@ struct has_split_exp<at::vec::Vectorized<float>> : std::true_type {};
 ACTOPS_INLINE at::vec::Vectorized<float> exp_fast(const at::vec::Vectorized<float>& z) {
   using V = at::vec::Vectorized<float>;
   const V zc = nan_min(z, V(88.0f));
-  const auto k = detail::round_for_power(zc * V(1.44269504088896341f));
+  const auto k = detail::round_for_power(zc, 1.44269504088896341f);
   V r = at::vec::fmadd(k.k, V(detail::kMinusLn2Hi), zc);
   r = at::vec::fmadd(k.k, V(detail::kMinusLn2Lo), r);
   return detail::exp_of_reduced(r) * k.power;
@@ -340,7 +360,7 @@ ACTOPS_INLINE at::vec::Vectorized<float> exp_neg_half_square_shallow(const at::v
   using V = at::vec::Vectorized<float>;
   const V hi = a * a;
   const V lo = at::vec::fmsub(a, a, hi);
-  const auto k = detail::round_for_power(hi * V(-0.721347520444481703f));  // -1 / (2 ln 2)
+  const auto k = detail::round_for_power(hi, -0.721347520444481703f);  // -1 / (2 ln 2)
   V r = at::vec::fmadd(hi, V(-0.5f), k.k * V(detail::kMinusLn2Hi));
   r = at::vec::fmadd(lo, V(-0.5f), r);
   r = at::vec::fmadd(k.k, V(detail::kMinusLn2Lo), r);

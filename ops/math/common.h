@@ -139,10 +139,27 @@ C10_HOST_DEVICE ACTOPS_INLINE double negative_abs(double x) { return -::fabs(x);
 // Whether the comparison holds (in any lane, for vectors).
 C10_HOST_DEVICE ACTOPS_INLINE bool any(bool cond) { return cond; }
 
-// a * b + c (one rounding where the instruction set has FMA).
+// a * b + c, rounded once where the instruction set has FMA (the kernels are
+// built without implicit contraction: each FMA is written).
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T mul_add(T a, T b, T c) {
+#if defined(__CUDACC__) || defined(__FMA__)
+  if constexpr (std::is_same_v<T, float>) {
+    return ::fmaf(a, b, c);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return ::fma(a, b, c);
+  }
+#endif
   return a * b + c;
+}
+// c - a * b and a * b - c, the same way.
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE T neg_mul_add(T a, T b, T c) {
+  return mul_add(-a, b, c);
+}
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE T mul_sub(T a, T b, T c) {
+  return mul_add(a, b, -c);
 }
 
 // A value kept as value * scale, the value a normal number where the

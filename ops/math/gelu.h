@@ -99,7 +99,7 @@ struct GeluErf {
     if constexpr (kFloat<T>) {
       // x Phi(x) = max(x, 0) - |x| Phi(-|x|), |x| clamped where e = 0
       const T a = nan_min(abs(x), c<T>(15));
-      return nan_max(x, c<T>(0)) - (a * tail_factor(a)) * gauss(a);
+      return neg_mul_add(a * tail_factor(a), gauss(a), nan_max(x, c<T>(0)));
     } else {
       const T f = times_vanishing(x, cdf(x));
       if (!deep_double(x)) {
@@ -119,11 +119,13 @@ struct GeluErf {
       const T a = nan_min(abs(x), c<T>(15));
       const T s = tail_factor(a);
       const T e = gauss(a);
-      const T xk = clamp(x, c<T>(-15), c<T>(15)) * c<T>(gelu_constants::kInvSqrt2Pi);
-      return where(x < c<T>(0), (s + xk) * e, c<T>(1) + (xk - s) * e);
+      // s + x / sqrt(2 pi) (cancelling near x = -0.75) and its difference, each rounded once
+      const T xc = clamp(x, c<T>(-15), c<T>(15));
+      const T k = c<T>(gelu_constants::kInvSqrt2Pi);
+      return where(x < c<T>(0), mul_add(xc, k, s) * e, mul_add(mul_sub(xc, k, s), e, c<T>(1)));
     } else {
       const T xc = clamped(x);
-      const T f = cdf(x) + xc * density(xc);
+      const T f = mul_add(xc, density(xc), cdf(x));
       if (!deep_double(x)) {
         return f;
       }
@@ -146,14 +148,14 @@ struct GeluErf {
       if constexpr (has_fast_exp<T>::value) {
         if (shallow_square(a)) {
           const T e = exp_neg_half_square_shallow(a);
-          return where(x < c<T>(0), ((c<T>(0) - a * v) * s) * e, (x * v) * (c<T>(1) - s * e));
+          return where(x < c<T>(0), ((c<T>(0) - a * v) * s) * e, (x * v) * neg_mul_add(s, e, c<T>(1)));
         }
       }
       const auto e = gauss_scaled(square_parts(a));
       // a v first (a subnormal x), except where e is scaled and a large
       const T negative =
           where(e.scale == c<T>(1), ((c<T>(0) - a * v) * s) * e.value, ((c<T>(0) - a * s) * e.value) * (v * e.scale));
-      return where(x < c<T>(0), negative, (x * v) * (c<T>(1) - s * (e.value * e.scale)));
+      return where(x < c<T>(0), negative, (x * v) * neg_mul_add(s, e.value * e.scale, c<T>(1)));
     } else {
       // x v first where |x| < 1 (a subnormal x: x Phi(x) alone would round
       // into the subnormals), else x Phi(x) first (x v could overflow)
@@ -175,16 +177,18 @@ struct GeluErf {
       if constexpr (has_fast_exp<T>::value) {
         if (shallow_square(a)) {
           const T e = exp_neg_half_square_shallow(a);
-          const T xk = x * c<T>(gelu_constants::kInvSqrt2Pi);
-          return where(x < c<T>(0), ((s + xk) * e) * v, v * (c<T>(1) + (xk - s) * e));
+          const T k = c<T>(gelu_constants::kInvSqrt2Pi);
+          return where(x < c<T>(0), (mul_add(x, k, s) * e) * v, v * mul_add(mul_sub(x, k, s), e, c<T>(1)));
         }
       }
       const auto e = gauss_scaled(square_parts(a));
-      const T xk = clamp(x, c<T>(-20), c<T>(20)) * c<T>(gelu_constants::kInvSqrt2Pi);
-      return where(x < c<T>(0), ((s + xk) * e.value) * (v * e.scale), v * (c<T>(1) + (xk - s) * (e.value * e.scale)));
+      const T xc = clamp(x, c<T>(-20), c<T>(20));
+      const T k = c<T>(gelu_constants::kInvSqrt2Pi);
+      return where(x < c<T>(0), (mul_add(xc, k, s) * e.value) * (v * e.scale),
+                   v * mul_add(mul_sub(xc, k, s), e.value * e.scale, c<T>(1)));
     } else {
       const T xc = clamped(x);
-      const T f = (cdf(x) + xc * density(xc)) * v;
+      const T f = mul_add(xc, density(xc), cdf(x)) * v;
       if (!deep_double(x)) {
         return f;
       }
@@ -211,11 +215,11 @@ struct GeluErf {
 struct GeluTanh {
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T u(T x) {
-    return c<T>(gelu_constants::kSqrt2OverPi) * (x + c<T>(gelu_constants::kCubic) * x * x * x);
+    return c<T>(gelu_constants::kSqrt2OverPi) * mul_add(c<T>(gelu_constants::kCubic) * x * x, x, x);
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T du(T x) {
-    return c<T>(gelu_constants::kSqrt2OverPi) * (c<T>(1) + c<T>(3 * gelu_constants::kCubic) * x * x);
+    return c<T>(gelu_constants::kSqrt2OverPi) * mul_add(c<T>(3 * gelu_constants::kCubic) * x, x, c<T>(1));
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T d2u(T x) {
@@ -250,7 +254,7 @@ struct GeluTanh {
   C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
-    return (p.s + c<T>(2) * xc * p.k * du(xc)) * (v * p.scale);
+    return mul_add(c<T>(2) * xc * p.k, du(xc), p.s) * (v * p.scale);
   }
 
   // 4 k u' + 2 x k (2 o u'^2 + u'')
@@ -259,7 +263,8 @@ struct GeluTanh {
     const T xc = GeluErf::clamped(x);
     const auto p = sigmoid_parts(c<T>(2) * u(xc));
     const T d1 = du(xc);
-    return (c<T>(4) * p.k_alone * d1 + c<T>(2) * xc * p.k_alone * (c<T>(2) * p.o * d1 * d1 + d2u(xc))) * p.k_scale;
+    return mul_add(c<T>(2) * xc * p.k_alone, mul_add(c<T>(2) * p.o * d1, d1, d2u(xc)), c<T>(4) * p.k_alone * d1) *
+           p.k_scale;
   }
 };
 

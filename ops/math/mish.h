@@ -33,9 +33,9 @@ struct Mish {
     C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x) {
       const auto e = E::of(nan_min(x, cut<T>()));
       const T et = e.value * e.scale;
-      const T n = et * (et + c<T>(2));
+      const T d = mul_add(et, et + c<T>(2), c<T>(2));
       const T xl = E::kShallow ? x : nan_max(x, lowest<T>());  // x > -64 when shallow
-      return (xl * ((e.value * (et + c<T>(2))) / (n + c<T>(2)))) * e.scale;
+      return (xl * ((e.value * (et + c<T>(2))) / d)) * e.scale;
     }
   };
   template <typename T>
@@ -51,8 +51,8 @@ struct Mish {
       const T xc = E::kShallow ? nan_min(x, cut<T>()) : clamp(x, lowest<T>(), cut<T>());
       const auto e = E::of(xc);
       const T et = e.value * e.scale;
-      const T d = et * (et + c<T>(2)) + c<T>(2);
-      const T numerator = (e.value * (et + c<T>(2))) * d + c<T>(4) * (xc * e.value) * (c<T>(1) + et);
+      const T d = mul_add(et, et + c<T>(2), c<T>(2));
+      const T numerator = mul_add(e.value * (et + c<T>(2)), d, c<T>(4) * (xc * e.value) * (c<T>(1) + et));
       return (numerator / (d * d)) * e.scale;
     }
   };
@@ -72,10 +72,11 @@ struct Mish {
       const T xc = clamp(x, lowest<T>(), c<T>(1000));
       const auto es = E::of(negative_abs(xc));  // exp(x) for x <= 0, m for x > 0
       const T e = es.value * es.scale;
-      const T d = e * (e + c<T>(2)) + c<T>(2);
+      const T d = mul_add(e, e + c<T>(2), c<T>(2));
       const T a = e / d;
       const T b = (c<T>(1) + e) / d;
-      const T negative = c<T>(4) * (es.value / d) * (c<T>(2) * b + xc * (a + b - c<T>(4) * a * b * (c<T>(1) + e)));
+      const T negative =
+          c<T>(4) * (es.value / d) * mul_add(xc, neg_mul_add(c<T>(4) * a * b, c<T>(1) + e, a + b), c<T>(2) * b);
       const T big_d = mul_add(c<T>(2) * e, e + c<T>(1), c<T>(1));
       const T p = mul_add(mul_add(mul_add(c<T>(2), e, c<T>(2)), e, c<T>(-3)), e, c<T>(-2));
       const T positive = ((c<T>(4) * e / (big_d * big_d)) * (c<T>(2) * (c<T>(1) + e) + xc * p / big_d)) * es.value;

@@ -37,7 +37,7 @@ C10_HOST_DEVICE ACTOPS_INLINE SwishGradients<T> swish_gradients(T x, T beta_x) {
   const T xf = finite(x);
   const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
-  return {(p.s + z * p.k) * p.scale, xf * (xf * p.k_alone) * p.k_scale};
+  return {mul_add(z, p.k, p.s) * p.scale, xf * (xf * p.k_alone) * p.k_scale};
 }
 
 template <typename T>
@@ -49,7 +49,7 @@ C10_HOST_DEVICE ACTOPS_INLINE SwishSecondGradients<T> swish_second_gradients(T x
   const T xf = finite(x);
   const T z = finite(beta_x);
   const auto p = sigmoid_parts(z);
-  const T shape = c<T>(2) + z * p.o;  // bounded: |z o| <= |z|, and k ~ e^-|z|
+  const T shape = mul_add(z, p.o, c<T>(2));  // bounded: |z o| <= |z|, and k ~ e^-|z|
   const T xk = xf * p.k_alone;
   return {beta * p.k_alone * shape * p.k_scale, xk * shape * p.k_scale, xf * (xf * (xk * p.o)) * p.k_scale};
 }
@@ -91,7 +91,7 @@ struct SwishOf {
   C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
     const T z = finite(beta_x(x));
     const auto p = sigmoid_parts(z);
-    return (p.s + z * p.k) * (v * p.scale);
+    return mul_add(z, p.k, p.s) * (v * p.scale);
   }
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {
