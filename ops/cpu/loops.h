@@ -400,21 +400,20 @@ void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double*
         sum += block_sum;
       }
       *total += sum;
-    } else if (iter.ndim() >= 2) {
-      // Rows: at each row's start, the first lines of the next row's inputs
-      // are fetched (see prefetch_next_row).
-      std::array<int64_t, NIn> outer;
-      for (int k = 0; k < NIn; ++k) {
+    } else {
+      // With rows (two or more dimensions), each row's start fetches the
+      // first lines of the next row's inputs (see prefetch_next_row).
+      const bool rows = iter.ndim() >= 2;
+      std::array<int64_t, NIn> outer{};
+      for (int k = 0; rows && k < NIn; ++k) {
         outer[k] = iter.strides(NStore + k)[1];
       }
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
-        for (int k = 0; k < NIn; ++k) {
+        for (int k = 0; rows && k < NIn; ++k) {
           prefetch_next_row(data[NStore + k] + outer[k]);
         }
         loop(data, strides, n, nullptr);
       });
-    } else {
-      iter.for_each([&](char** data, const int64_t* strides, int64_t n) { loop(data, strides, n, nullptr); });
     }
   });
 }
