@@ -393,6 +393,11 @@ class CopyBandwidth:
 OUT_ROUNDS = 3  # turns of copy and out= timings per forward row (see bench_op)
 
 
+def _out_rounds(quick: bool) -> int:
+    """Turns of copy and out= timings per forward row: one with --quick."""
+    return 1 if quick else OUT_ROUNDS
+
+
 def _best(kept: Optional[dict], new: dict) -> dict:
     """Of two timings, the one with the lower median (an error only where
     both are errors)."""
@@ -491,7 +496,7 @@ def bench_op(op: Op, dtype_name: str, k: int, cfg: Settings, copy: CopyBandwidth
         # state (a single copy timing made one cell 70 % in one run, 120 % in
         # the next).
         row["actops_out"] = row["eager_out"] = row["copy"] = None
-        for _ in range(1 if grad or cfg.quick else OUT_ROUNDS):
+        for _ in range(1 if grad else _out_rounds(cfg.quick)):
             row["copy"] = _best(row["copy"], copy(ideal, warmup))
             for who, fn, dst in (("actops_out", op.actops_fn, actops_out), ("eager_out", op.peer_out_fn, peer_out)):
                 if grad or fn is None:
@@ -651,6 +656,8 @@ TABLE_HEADER = (
 
 
 def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
+    rounds = _out_rounds(env["quick"])
+    turns = "one turn" if rounds == 1 else f"the best of {rounds} turns"
     out = [
         f"actops {env['actops']} on torch {env['torch']} · CPU: {env['cpu']} · actops.cpu_capability(): "
         f"{env['cpu_capability']} · threads: {env['threads']} · device: {env['device']}"
@@ -667,7 +674,8 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
             else []
         ),
         f"Measured with torch.utils.benchmark {env['measurement']}. GB/s = bytes an ideal fused kernel moves / "
-        "time; % copy = that bandwidth over `dst.copy_(src)` of the same bytes, timed in the same row (forward rows: the best of 3 turns with the out= forms); vs X = X's time / actops' time "
+        "time; % copy = that bandwidth over `dst.copy_(src)` of the same bytes, timed in the same row (forward rows: "
+        f"{turns} with the out= forms); vs X = X's time / actops' time "
         "(> 1: actops faster); out= = actops' `out=` form writing into a preallocated tensor (forward only), "
         "its % copy, and the peer's `out=` form's time / its time where PyTorch has one (– where not); "
         "saved = bytes autograd keeps for backward.",
