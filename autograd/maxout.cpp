@@ -47,8 +47,7 @@ struct MaxoutBackwardNode : MaxoutNode {
 };
 
 template <typename N>
-c10::intrusive_ptr<N> node(const char* op, const at::Tensor& input, const at::Tensor& indices, int64_t pieces,
-                           int64_t dim) {
+NodePtr<N> node(const char* op, const at::Tensor& input, const at::Tensor& indices, int64_t pieces, int64_t dim) {
   auto n = node_for<N>(input);
   if (n) {
     n->op = op;

@@ -17,7 +17,9 @@
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/saved_variable.h>
 
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace actops::autograd {
@@ -26,23 +28,38 @@ using torch::autograd::Node;
 using torch::autograd::SavedVariable;
 using torch::autograd::variable_list;
 
+// How this torch holds autograd nodes: by std::shared_ptr (torch 2.11, the
+// GPU machine's release) or by c10::intrusive_ptr (newer releases). The type
+// of an Edge's function says which, so one source builds against both.
+inline constexpr bool kSharedNodes = std::is_same_v<decltype(torch::autograd::Edge::function), std::shared_ptr<Node>>;
+template <typename N>
+using NodePtr = std::conditional_t<kSharedNodes, std::shared_ptr<N>, c10::intrusive_ptr<N>>;
+template <typename N>
+NodePtr<N> make_node() {
+  if constexpr (kSharedNodes) {
+    return std::make_shared<N>();
+  } else {
+    return c10::make_intrusive<N>();
+  }
+}
+
 // A node of type N for these inputs when one of them requires grad (and grad
 // mode is on), its edges pointing at them in order; else null.
 template <typename N, typename... Tensors>
-c10::intrusive_ptr<N> node_for(const Tensors&... inputs) {
+NodePtr<N> node_for(const Tensors&... inputs) {
   if (!torch::autograd::compute_requires_grad(inputs...)) {
     return {};
   }
-  auto node = c10::make_intrusive<N>();
+  auto node = make_node<N>();
   node->set_next_edges(torch::autograd::collect_next_edges(inputs...));
   return node;
 }
 
 // Makes `node` (if any) the grad_fn of `outputs`, in its output order.
-template <typename N, typename... Tensors>
-void attach(const c10::intrusive_ptr<N>& node, const Tensors&... outputs) {
+template <typename Ptr, typename... Tensors>
+void attach(const Ptr& node, const Tensors&... outputs) {
   if (node) {
-    const c10::intrusive_ptr<Node> base = node;
+    const NodePtr<Node> base = node;
     (torch::autograd::set_history(outputs, base), ...);
   }
 }

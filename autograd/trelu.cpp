@@ -33,8 +33,7 @@ struct MaskedNode : NamedNode {
   void release_variables() override { mask.reset_data(); }
 };
 
-c10::intrusive_ptr<MaskedNode> masked_node(const char* op, const at::Tensor& input, const at::Tensor& mask,
-                                           double alpha) {
+NodePtr<MaskedNode> masked_node(const char* op, const at::Tensor& input, const at::Tensor& mask, double alpha) {
   auto node = node_for<MaskedNode>(input);
   if (node) {
     node->op = op;

@@ -132,12 +132,12 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
     torch::autograd::check_inplace(x, requires_grad);
     const at::Tensor t_x = tangent_of(x);
     at::Tensor original;
-    c10::intrusive_ptr<ForwardNode> node;
+    NodePtr<ForwardNode> node;
     if (requires_grad || t_x.defined()) {
       original = x.clone();  // recorded: a double backward reaches x's history through it
     }
     if (requires_grad) {
-      node = c10::make_intrusive<ForwardNode>();
+      node = make_node<ForwardNode>();
       node->set_next_edges(torch::autograd::collect_next_edges(x));
       node->op = Op::inplace_name();
       node->x = SavedVariable(original, false);

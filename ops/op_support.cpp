@@ -6,7 +6,9 @@
 
 namespace actops {
 
-const char* dtype_name(at::ScalarType dtype) { return c10::getDtypeNames(dtype).first.data(); }
+// A string, not a pointer: torch 2.11 returns the names by value (newer releases
+// as views of static strings).
+std::string dtype_name(at::ScalarType dtype) { return std::string(c10::getDtypeNames(dtype).first); }
 
 void check_floating(const at::Tensor& t, const char* op, const char* arg) {
   TORCH_CHECK(t.defined(), op, ": ", arg, " is an undefined tensor");

@@ -22,7 +22,7 @@ decltype(auto) apply_after(const F& f, const Tuple& args, const First&... first)
   return std::apply([&](const auto&... a) -> decltype(auto) { return f(first..., a...); }, args);
 }
 
-const char* dtype_name(at::ScalarType dtype);
+std::string dtype_name(at::ScalarType dtype);
 
 // Rejects undefined tensors and every dtype but float32/float64/bfloat16/
 // float16, naming the op, the argument and the dtype.

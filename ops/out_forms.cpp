@@ -5,6 +5,9 @@
 #include <ATen/native/Resize.h>
 #include <torch/csrc/autograd/VariableTypeUtils.h>
 
+#include <type_traits>
+#include <vector>
+
 #include "ops/op_support.h"
 
 namespace actops {
@@ -19,8 +22,25 @@ const std::vector<at::Tag>& out_tags() {
   return tags;
 }
 
+namespace {
+// at::Tag::inplace where this torch has it (torch 2.11 has none): looked up
+// through a template, so that one source builds against both.
+template <typename Tag, typename = void>
+struct InplaceTag {
+  static void add(std::vector<Tag>& /*tags*/) {}
+};
+template <typename Tag>
+struct InplaceTag<Tag, std::void_t<decltype(Tag::inplace)>> {
+  static void add(std::vector<Tag>& tags) { tags.push_back(Tag::inplace); }
+};
+}  // namespace
+
 const std::vector<at::Tag>& inplace_tags() {
-  static const std::vector<at::Tag> tags{at::Tag::pt2_compliant_tag, at::Tag::inplace};
+  static const std::vector<at::Tag> tags = [] {
+    std::vector<at::Tag> t{at::Tag::pt2_compliant_tag};
+    InplaceTag<at::Tag>::add(t);
+    return t;
+  }();
   return tags;
 }
 
