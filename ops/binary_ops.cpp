@@ -1,9 +1,9 @@
 // The two-tensor ops of the op table, f(a, b): parametric rows (x and a
 // tensor parameter that broadcasts to x) and gated rows (gate and up,
 // broadcasting both ways, plus the packed layout), each with its out=
-// overload (<name>.out, <name>_packed.out). Schemas, CPU and Meta
-// kernels, autograd and the dispatcher calls the autograd makes, from one
-// template per row. The two tensors follow torch's type promotion (as
+// overload (<name>.out, <name>_packed.out). Schemas, device (CPU, CUDA) and
+// Meta kernels, autograd and the dispatcher calls the autograd makes, from
+// one template per row. The two tensors follow torch's type promotion (as
 // torch.mul does): computed in the promoted dtype, each gradient returned in
 // its input's dtype.
 #include <ATen/ExpandUtils.h>
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "autograd/binary.h"
-#include "ops/cpu/kernel_stubs.h"
+#include "ops/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/op_support.h"
 #include "ops/out_forms.h"
@@ -30,7 +30,6 @@
 namespace actops {
 namespace {
 
-using cpu::Pass;
 using Pair = std::tuple<at::Tensor, at::Tensor>;
 using Triple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
@@ -54,13 +53,16 @@ c10::SymDimVector broadcast_shape(const at::Tensor& a, const at::Tensor& b, cons
 // A gradient pass with several outputs in one sweep: `inputs` in (each of
 // `like`'s shape or broadcast to it), one `like`-shaped output per entry of
 // `shapes_of`, each then summed to that tensor's shape and cast to its dtype.
-// A single-valued last entry gets its gradient summed by the kernel, with no
-// full-size temporary.
+// A single-valued last entry (a scalar parameter) gets its gradient summed
+// in double: by the CPU kernel, with no full-size temporary; on a GPU, from
+// a full-size gradient by ATen's reduction, which sums in a fixed order (the
+// same bits on every run).
 template <typename Row>
-std::vector<at::Tensor> gradients_cpu(const char* op, Pass pass, const typename Row::args_t& args,
-                                      at::TensorList inputs, const at::Tensor& like, at::TensorList shapes_of) {
+std::vector<at::Tensor> gradients_kernel(const char* op, Pass pass, const typename Row::args_t& args,
+                                         at::TensorList inputs, const at::Tensor& like, at::TensorList shapes_of) {
   const at::Tensor& last = shapes_of.back();
-  const bool sum_in_kernel = last.numel() == 1 && like.numel() > 1;
+  const bool sum_single = last.numel() == 1 && like.numel() > 1;
+  const bool sum_in_kernel = sum_single && like.is_cpu();
   const size_t n_stored = shapes_of.size() - (sum_in_kernel ? 1 : 0);
   std::vector<at::Tensor> outputs;
   at::TensorIteratorConfig config;
@@ -73,9 +75,13 @@ std::vector<at::Tensor> gradients_cpu(const char* op, Pass pass, const typename 
   }
   auto iter = config.build();
   double total = 0.0;
-  cpu::binary_stub<Row>.select(op)(iter, pass, args, sum_in_kernel ? &total : nullptr);
+  launch(binary_stub<Row>, op, iter.device(), iter, pass, args, sum_in_kernel ? &total : nullptr);
   for (size_t k = 0; k < n_stored; ++k) {
-    outputs[k] = outputs[k].sum_to_size_symint(shapes_of[k].sym_sizes()).to(shapes_of[k].scalar_type());
+    if (sum_single && k == shapes_of.size() - 1) {
+      outputs[k] = outputs[k].sum(at::kDouble).reshape(last.sizes()).to(last.scalar_type());
+    } else {
+      outputs[k] = outputs[k].sum_to_size_symint(shapes_of[k].sym_sizes()).to(shapes_of[k].scalar_type());
+    }
   }
   if (sum_in_kernel) {
     outputs.push_back(at::full(last.sizes(), total, last.options()));
@@ -188,7 +194,7 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
                 " but the output has shape ", c10::SymIntArrayRef(shape));
   }
 
-  // ---- split: CPU and Meta ----
+  // ---- split: device and Meta kernels ----
   // f(a, b) into out (of a and b's promoted dtype; the iterator resizes it)
   static at::Tensor value_into(const char* op, const at::Tensor& a, const at::Tensor& b, const at::Tensor& out,
                                A... s) {
@@ -197,10 +203,10 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     const at::Tensor b_promoted = b.to(dtype);
     auto iter =
         at::TensorIteratorConfig().add_output(out).add_const_input(a_promoted).add_const_input(b_promoted).build();
-    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    launch(binary_stub<Row>, op, iter.device(), iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
-  static at::Tensor forward_cpu(const at::Tensor& a, const at::Tensor& b, A... s) {
+  static at::Tensor forward_kernel(const at::Tensor& a, const at::Tensor& b, A... s) {
     const char* op = name();
     check_args(op, s...);
     const auto shape = check_pair(op, a, b);
@@ -214,7 +220,7 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
 
   // out=: the result's dtype (torch's promotion of a and b) must be out's;
   // an out of another shape is resized by the iterator, as ATen's ops do.
-  static at::Tensor& out_cpu(const at::Tensor& a, const at::Tensor& b, A... s, at::Tensor& out) {
+  static at::Tensor& out_kernel(const at::Tensor& a, const at::Tensor& b, A... s, at::Tensor& out) {
     const char* op = name();
     check_args(op, s...);
     check_pair(op, a, b);
@@ -238,10 +244,10 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_output_like(op, "grad", grad, shape, dtype, a);
     return dtype;
   }
-  static Pair backward_cpu(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
+  static Pair backward_kernel(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
     const char* op = backward_name();
     const auto dtype = check_backward(op, grad, a, b, s...);
-    auto out = gradients_cpu<Row>(op, Pass::First, args_t(s...), {grad, a.to(dtype), b.to(dtype)}, grad, {a, b});
+    auto out = gradients_kernel<Row>(op, Pass::First, args_t(s...), {grad, a.to(dtype), b.to(dtype)}, grad, {a, b});
     return {out[0], out[1]};
   }
   static Pair backward_meta(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
@@ -260,12 +266,13 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_like(gg_b, b, op, gg_b_name.c_str(), Row::b_name, /*exact_shape=*/true);
     return dtype;
   }
-  static Triple double_backward_cpu(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
-                                    const at::Tensor& a, const at::Tensor& b, A... s) {
+  static Triple double_backward_kernel(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
+                                       const at::Tensor& a, const at::Tensor& b, A... s) {
     const char* op = double_backward_name();
     const auto dtype = check_double_backward(op, gg_a, gg_b, grad, a, b, s...);
-    auto out = gradients_cpu<Row>(op, Pass::Second, args_t(s...),
-                                  {gg_a.to(dtype), gg_b.to(dtype), grad, a.to(dtype), b.to(dtype)}, grad, {grad, a, b});
+    auto out =
+        gradients_kernel<Row>(op, Pass::Second, args_t(s...),
+                              {gg_a.to(dtype), gg_b.to(dtype), grad, a.to(dtype), b.to(dtype)}, grad, {grad, a, b});
     return {out[0], out[1], out[2]};
   }
   static Triple double_backward_meta(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
@@ -316,23 +323,23 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     }
   }
 
-  static at::Tensor packed_cpu(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
+  static at::Tensor packed_kernel(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     const char* op = packed_name();
     check_args(op, s...);
     auto [gate, up] = parts_checked(x, dim, layout, op);
     at::Tensor out = empty_like_preserving(gate);
     auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(gate).add_const_input(up).build();
-    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    launch(binary_stub<Row>, op, iter.device(), iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
-  static at::Tensor& packed_out_cpu(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s,
-                                    at::Tensor& out) {
+  static at::Tensor& packed_out_kernel(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s,
+                                       at::Tensor& out) {
     const char* op = packed_name();
     check_args(op, s...);
     auto [gate, up] = parts_checked(x, dim, layout, op);
     check_out(out, x.scalar_type(), x, op);
     auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(gate).add_const_input(up).build();
-    cpu::binary_stub<Row>.select(op)(iter, Pass::Value, args_t(s...), nullptr);
+    launch(binary_stub<Row>, op, iter.device(), iter, Pass::Value, args_t(s...), nullptr);
     return out;
   }
   static at::Tensor& packed_out_meta(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s,
@@ -355,8 +362,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_like(grad, std::get<0>(p), op, "grad", "the output", /*exact_shape=*/true);
     return p;
   }
-  static at::Tensor packed_backward_cpu(const at::Tensor& grad, const at::Tensor& x, int64_t dim,
-                                        c10::string_view layout, A... s) {
+  static at::Tensor packed_backward_kernel(const at::Tensor& grad, const at::Tensor& x, int64_t dim,
+                                           c10::string_view layout, A... s) {
     const char* op = packed_backward_name();
     auto [gate, up] = check_packed_backward(op, grad, x, dim, layout, s...);
     at::Tensor grad_x = empty_like_preserving(x);
@@ -369,7 +376,7 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
                     .add_const_input(gate)
                     .add_const_input(up)
                     .build();
-    cpu::binary_stub<Row>.select(op)(iter, Pass::First, args_t(s...), nullptr);
+    launch(binary_stub<Row>, op, iter.device(), iter, Pass::First, args_t(s...), nullptr);
     return grad_x;
   }
   static at::Tensor packed_backward_meta(const at::Tensor& grad, const at::Tensor& x, int64_t dim,
@@ -396,9 +403,9 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
            b + plain + ") -> (Tensor grad_grad, Tensor grad_" + a + ", Tensor grad_" + b + ")")
               .c_str(),
           op_tags());
-    register_kernel(m, op, c10::DispatchKey::CPU, &forward_cpu);
-    register_kernel(m, op + "_backward", c10::DispatchKey::CPU, &backward_cpu);
-    register_kernel(m, op + "_double_backward", c10::DispatchKey::CPU, &double_backward_cpu);
+    register_device_kernel(m, op, &forward_kernel);
+    register_device_kernel(m, op + "_backward", &backward_kernel);
+    register_device_kernel(m, op + "_double_backward", &double_backward_kernel);
     register_kernel(m, op, c10::DispatchKey::Meta, &forward_meta);
     register_kernel(m, op + "_backward", c10::DispatchKey::Meta, &backward_meta);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Meta, &double_backward_meta);
@@ -406,7 +413,7 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
     m.def(out_schema(op, "Tensor " + a + ", Tensor " + b + star + params).c_str(), out_tags());
-    register_kernel(m, op + ".out", c10::DispatchKey::CPU, &out_cpu);
+    register_device_kernel(m, op + ".out", &out_kernel);
     register_kernel(m, op + ".out", c10::DispatchKey::Meta, &out_meta);
     register_out_autograd(m, op + ".out");
     if constexpr (kGated) {
@@ -417,8 +424,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
             op_tags());
       m.def((op + "_packed_backward(Tensor grad, Tensor x, int dim, str layout" + plain + ") -> Tensor").c_str(),
             op_tags());
-      register_kernel(m, op + "_packed", c10::DispatchKey::CPU, &packed_cpu);
-      register_kernel(m, op + "_packed_backward", c10::DispatchKey::CPU, &packed_backward_cpu);
+      register_device_kernel(m, op + "_packed", &packed_kernel);
+      register_device_kernel(m, op + "_packed_backward", &packed_backward_kernel);
       register_kernel(m, op + "_packed", c10::DispatchKey::Meta, &packed_meta);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::Meta, &packed_backward_meta);
       register_kernel(m, op + "_packed", c10::DispatchKey::Autograd, &Packed::forward);
@@ -426,7 +433,7 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
       m.def(out_schema(op + "_packed", "Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params)
                 .c_str(),
             out_tags());
-      register_kernel(m, op + "_packed.out", c10::DispatchKey::CPU, &packed_out_cpu);
+      register_device_kernel(m, op + "_packed.out", &packed_out_kernel);
       register_kernel(m, op + "_packed.out", c10::DispatchKey::Meta, &packed_out_meta);
       register_out_autograd(m, op + "_packed.out");
     }

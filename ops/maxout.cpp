@@ -1,14 +1,15 @@
-// maxout: the schemas and the CPU and Meta kernels. The forward keeps, per
-// group, the index of its first maximum in the smallest integer type that
-// holds `pieces` (uint8 up to 256), not the input. CPU loops:
-// ops/cpu/maxout_kernel.cpp; autograd: autograd/maxout.cpp.
+// maxout: the schemas and the device (CPU, CUDA) and Meta kernels. The
+// forward keeps, per group, the index of its first maximum in the smallest
+// integer type that holds `pieces` (uint8 up to 256), not the input. CPU
+// loops: ops/cpu/maxout_kernel.cpp; CUDA: ops/cuda/maxout_kernel.cu;
+// autograd: autograd/maxout.cpp.
 #include <ATen/native/Resize.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
 #include <limits>
 
-#include "ops/cpu/kernel_stubs.h"
+#include "ops/kernel_stubs.h"
 #include "ops/op_support.h"
 #include "ops/out_forms.h"
 #include "ops/registration.h"
@@ -54,8 +55,8 @@ c10::SymDimVector maxout_output_shape(const at::Tensor& x, int64_t pieces, int64
   return shape;
 }
 
-cpu::MaxoutShape geometry(at::IntArrayRef out_sizes, int64_t pieces, int64_t dim) {
-  cpu::MaxoutShape s{1, out_sizes[dim], pieces, 1};
+MaxoutShape geometry(at::IntArrayRef out_sizes, int64_t pieces, int64_t dim) {
+  MaxoutShape s{1, out_sizes[dim], pieces, 1};
   for (int64_t i = 0; i < dim; ++i) {
     s.outer *= out_sizes[i];
   }
@@ -65,15 +66,15 @@ cpu::MaxoutShape geometry(at::IntArrayRef out_sizes, int64_t pieces, int64_t dim
   return s;
 }
 
-Pair maxout_with_indices_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
+Pair maxout_with_indices_kernel(const at::Tensor& x, int64_t pieces, int64_t dim) {
   const auto shape = maxout_output_shape(x, pieces, dim, kWithIndices);
   const auto sizes = c10::asIntArrayRefUnchecked(shape);
   at::Tensor out = at::empty(sizes, x.options());
   at::Tensor indices = at::empty(sizes, x.options().dtype(maxout_index_dtype(pieces)));
   if (out.numel() > 0) {
     const at::Tensor input = x.contiguous();
-    cpu::maxout_forward_stub.select(kMaxout)(input, out, indices,
-                                             geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
+    launch(maxout_forward_stub, kMaxout, x.device(), input, out, indices,
+           geometry(sizes, pieces, checked_dim(dim, x.dim(), kWithIndices)));
   }
   return {out, indices};
 }
@@ -83,14 +84,14 @@ Pair maxout_with_indices_meta(const at::Tensor& x, int64_t pieces, int64_t dim) 
 }
 
 // Without a gradient to record, no indices are kept.
-at::Tensor maxout_cpu(const at::Tensor& x, int64_t pieces, int64_t dim) {
+at::Tensor maxout_kernel(const at::Tensor& x, int64_t pieces, int64_t dim) {
   const auto shape = maxout_output_shape(x, pieces, dim, kMaxout);
   const auto sizes = c10::asIntArrayRefUnchecked(shape);
   at::Tensor out = at::empty(sizes, x.options());
   if (out.numel() > 0) {
     at::Tensor no_indices;
-    cpu::maxout_forward_stub.select(kMaxout)(x.contiguous(), out, no_indices,
-                                             geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+    launch(maxout_forward_stub, kMaxout, x.device(), x.contiguous(), out, no_indices,
+           geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
   }
   return out;
 }
@@ -101,7 +102,7 @@ at::Tensor maxout_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
 // out= (resized to the output's shape as at::native::resize_output does): the
 // kernel writes contiguous rows, so an out with other strides gets the
 // result through a copy.
-at::Tensor& maxout_out_cpu(const at::Tensor& x, int64_t pieces, int64_t dim, at::Tensor& out) {
+at::Tensor& maxout_out_kernel(const at::Tensor& x, int64_t pieces, int64_t dim, at::Tensor& out) {
   const auto shape = maxout_output_shape(x, pieces, dim, kMaxout);
   check_out(out, x.scalar_type(), x, kMaxout);
   const auto sizes = c10::asIntArrayRefUnchecked(shape);
@@ -109,8 +110,8 @@ at::Tensor& maxout_out_cpu(const at::Tensor& x, int64_t pieces, int64_t dim, at:
   if (out.numel() > 0) {
     at::Tensor no_indices;
     at::Tensor target = out.is_contiguous() ? out : at::empty(sizes, x.options());
-    cpu::maxout_forward_stub.select(kMaxout)(x.contiguous(), target, no_indices,
-                                             geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
+    launch(maxout_forward_stub, kMaxout, x.device(), x.contiguous(), target, no_indices,
+           geometry(sizes, pieces, checked_dim(dim, x.dim(), kMaxout)));
     if (!target.is_same(out)) {
       out.copy_(target);
     }
@@ -145,14 +146,14 @@ c10::SymDimVector maxout_input_shape(const at::Tensor& grad, const at::Tensor& i
   return shape;
 }
 
-at::Tensor maxout_backward_cpu(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+at::Tensor maxout_backward_kernel(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
   const auto shape = maxout_input_shape(grad, indices, pieces, dim, kBackward);
   at::Tensor grad_x = at::empty(c10::asIntArrayRefUnchecked(shape), grad.options());
   if (grad_x.numel() > 0) {
     const at::Tensor g = grad.contiguous();
     const at::Tensor idx = indices.contiguous();
-    cpu::maxout_backward_stub.select(kBackward)(
-        g, idx, grad_x, geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward, "grad")));
+    launch(maxout_backward_stub, kBackward, grad.device(), g, idx, grad_x,
+           geometry(g.sizes(), pieces, checked_dim(dim, grad.dim(), kBackward, "grad")));
   }
   return grad_x;
 }
@@ -166,14 +167,14 @@ void define_maxout_ops(torch::Library& m) {
   m.def("maxout(Tensor x, int pieces, int dim=1) -> Tensor", op_tags());
   m.def("maxout_with_indices(Tensor x, int pieces, int dim=1) -> (Tensor out, Tensor indices)", op_tags());
   m.def("maxout_backward(Tensor grad, Tensor indices, int pieces, int dim) -> Tensor", op_tags());
-  register_kernel(m, "maxout", c10::DispatchKey::CPU, &maxout_cpu);
-  register_kernel(m, "maxout_with_indices", c10::DispatchKey::CPU, &maxout_with_indices_cpu);
-  register_kernel(m, "maxout_backward", c10::DispatchKey::CPU, &maxout_backward_cpu);
+  register_device_kernel(m, "maxout", &maxout_kernel);
+  register_device_kernel(m, "maxout_with_indices", &maxout_with_indices_kernel);
+  register_device_kernel(m, "maxout_backward", &maxout_backward_kernel);
   register_kernel(m, "maxout", c10::DispatchKey::Meta, &maxout_meta);
   register_kernel(m, "maxout_with_indices", c10::DispatchKey::Meta, &maxout_with_indices_meta);
   register_kernel(m, "maxout_backward", c10::DispatchKey::Meta, &maxout_backward_meta);
   m.def("maxout.out(Tensor x, int pieces, int dim=1, *, Tensor(a!) out) -> Tensor(a!)", out_tags());
-  register_kernel(m, "maxout.out", c10::DispatchKey::CPU, &maxout_out_cpu);
+  register_device_kernel(m, "maxout.out", &maxout_out_kernel);
   register_kernel(m, "maxout.out", c10::DispatchKey::Meta, &maxout_out_meta);
   register_out_autograd(m, "maxout.out");
   register_maxout_autograd(m);

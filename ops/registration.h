@@ -21,6 +21,17 @@ void register_kernel(torch::Library& m, const std::string& name, c10::DispatchKe
   m.impl(name.c_str(), torch::dispatch(key, fn));
 }
 
+// Registers a kernel written for every device (it builds its TensorIterator
+// or contiguous tensors and launches its stub's kernel for their device,
+// ops/kernel_stubs.h) for the CPU and, in a CUDA build, for CUDA.
+template <typename Fn>
+void register_device_kernel(torch::Library& m, const std::string& name, Fn fn) {
+  register_kernel(m, name, c10::DispatchKey::CPU, fn);
+#if defined(ACTOPS_WITH_CUDA)
+  register_kernel(m, name, c10::DispatchKey::CUDA, fn);
+#endif
+}
+
 void define_unary_ops(torch::Library& m);              // ops/unary_ops.cpp, from the table
 void define_binary_ops(torch::Library& m);             // ops/binary_ops.cpp, from the table
 void define_trelu_mask_ops(torch::Library& m);         // ops/trelu.cpp

@@ -3,11 +3,12 @@
 // overload trelu.out and the in-place trelu_ (with trelu_with_mask_, its
 // training form: x overwritten, its mask returned). The learnable
 // form (tensor alpha) is a row of the op table. Math: ops/math/trelu.h; CPU
-// loops: ops/cpu/trelu_kernel.cpp; autograd: autograd/trelu.cpp.
+// loops: ops/cpu/trelu_kernel.cpp; CUDA: ops/cuda/trelu_kernel.cu; autograd:
+// autograd/trelu.cpp.
 #include <ATen/TensorIterator.h>
 #include <ATen/native/Resize.h>
 
-#include "ops/cpu/kernel_stubs.h"
+#include "ops/kernel_stubs.h"
 #include "ops/op_support.h"
 #include "ops/out_forms.h"
 #include "ops/registration.h"
@@ -33,11 +34,11 @@ void check_mask(const at::Tensor& mask, const at::Tensor& grad, const char* op) 
   check_same_device(mask, grad, op, "mask", "grad");
 }
 
-at::Tensor trelu_cpu(const at::Tensor& x, double threshold, double alpha) {
+at::Tensor trelu_kernel(const at::Tensor& x, double threshold, double alpha) {
   check_floating(x, kTrelu, "x");
   at::Tensor out = empty_like_preserving(x);
   auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
-  cpu::trelu_stub.select(kTrelu)(iter, threshold, alpha);
+  launch(trelu_stub, kTrelu, iter.device(), iter, threshold, alpha);
   return out;
 }
 at::Tensor trelu_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*/) {
@@ -45,11 +46,11 @@ at::Tensor trelu_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*
   return empty_like_preserving(x);
 }
 
-at::Tensor& trelu_out_cpu(const at::Tensor& x, double threshold, double alpha, at::Tensor& out) {
+at::Tensor& trelu_out_kernel(const at::Tensor& x, double threshold, double alpha, at::Tensor& out) {
   check_floating(x, kTrelu, "x");
   check_out(out, x.scalar_type(), x, kTrelu);
   auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
-  cpu::trelu_stub.select(kTrelu)(iter, threshold, alpha);
+  launch(trelu_stub, kTrelu, iter.device(), iter, threshold, alpha);
   return out;
 }
 at::Tensor& trelu_out_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*/, at::Tensor& out) {
@@ -59,10 +60,10 @@ at::Tensor& trelu_out_meta(const at::Tensor& x, double /*threshold*/, double /*a
   return out;
 }
 
-at::Tensor& trelu_inplace_cpu(at::Tensor& x, double threshold, double alpha) {
+at::Tensor& trelu_inplace_kernel(at::Tensor& x, double threshold, double alpha) {
   check_floating(x, kInplace, "x");
   auto iter = at::TensorIteratorConfig().add_output(x).add_const_input(x).build();
-  cpu::trelu_stub.select(kInplace)(iter, threshold, alpha);
+  launch(trelu_stub, kInplace, iter.device(), iter, threshold, alpha);
   return x;
 }
 at::Tensor& trelu_inplace_meta(at::Tensor& x, double /*threshold*/, double /*alpha*/) {
@@ -73,12 +74,12 @@ at::Tensor& trelu_inplace_meta(at::Tensor& x, double /*threshold*/, double /*alp
 // x overwritten with trelu(x), and the mask of the values it held returned:
 // one pass. (Only the mask is returned: a schema returning x's alias beside a
 // new tensor is one that torch.compile's aliasing checks refuse.)
-at::Tensor trelu_with_mask_inplace_cpu(at::Tensor& x, double threshold, double alpha) {
+at::Tensor trelu_with_mask_inplace_kernel(at::Tensor& x, double threshold, double alpha) {
   check_floating(x, kWithMaskInplace, "x");
   at::Tensor mask = empty_like_preserving(x, at::kBool);
   auto iter =
       at::TensorIteratorConfig().check_all_same_dtype(false).add_output(x).add_output(mask).add_const_input(x).build();
-  cpu::trelu_with_mask_stub.select(kWithMaskInplace)(iter, threshold, alpha);
+  launch(trelu_with_mask_stub, kWithMaskInplace, iter.device(), iter, threshold, alpha);
   return mask;
 }
 at::Tensor trelu_with_mask_inplace_meta(at::Tensor& x, double /*threshold*/, double /*alpha*/) {
@@ -86,7 +87,7 @@ at::Tensor trelu_with_mask_inplace_meta(at::Tensor& x, double /*threshold*/, dou
   return empty_like_preserving(x, at::kBool);
 }
 
-Pair trelu_with_mask_cpu(const at::Tensor& x, double threshold, double alpha) {
+Pair trelu_with_mask_kernel(const at::Tensor& x, double threshold, double alpha) {
   check_floating(x, kWithMask, "x");
   at::Tensor out = empty_like_preserving(x);
   at::Tensor mask = empty_like_preserving(x, at::kBool);
@@ -96,7 +97,7 @@ Pair trelu_with_mask_cpu(const at::Tensor& x, double threshold, double alpha) {
                   .add_output(mask)
                   .add_const_input(x)
                   .build();
-  cpu::trelu_with_mask_stub.select(kWithMask)(iter, threshold, alpha);
+  launch(trelu_with_mask_stub, kWithMask, iter.device(), iter, threshold, alpha);
   return {out, mask};
 }
 Pair trelu_with_mask_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*/) {
@@ -104,7 +105,7 @@ Pair trelu_with_mask_meta(const at::Tensor& x, double /*threshold*/, double /*al
   return {empty_like_preserving(x), empty_like_preserving(x, at::kBool)};
 }
 
-at::Tensor trelu_backward_cpu(const at::Tensor& grad, const at::Tensor& mask, double alpha) {
+at::Tensor trelu_backward_kernel(const at::Tensor& grad, const at::Tensor& mask, double alpha) {
   check_mask(mask, grad, kBackward);
   at::Tensor out = empty_like_preserving(grad);
   auto iter = at::TensorIteratorConfig()
@@ -113,7 +114,7 @@ at::Tensor trelu_backward_cpu(const at::Tensor& grad, const at::Tensor& mask, do
                   .add_const_input(grad)
                   .add_const_input(mask)
                   .build();
-  cpu::trelu_masked_gradient_stub.select(kBackward)(iter, alpha);
+  launch(trelu_masked_gradient_stub, kBackward, iter.device(), iter, alpha);
   return out;
 }
 at::Tensor trelu_backward_meta(const at::Tensor& grad, const at::Tensor& mask, double /*alpha*/) {
@@ -127,21 +128,21 @@ void define_trelu_mask_ops(torch::Library& m) {
   m.def("trelu(Tensor x, float threshold=1.0, float alpha=0.0) -> Tensor", op_tags());
   m.def("trelu_with_mask(Tensor x, float threshold=1.0, float alpha=0.0) -> (Tensor out, Tensor mask)", op_tags());
   m.def("trelu_backward(Tensor grad, Tensor mask, float alpha) -> Tensor", op_tags());
-  register_kernel(m, "trelu", c10::DispatchKey::CPU, &trelu_cpu);
-  register_kernel(m, "trelu_with_mask", c10::DispatchKey::CPU, &trelu_with_mask_cpu);
-  register_kernel(m, "trelu_backward", c10::DispatchKey::CPU, &trelu_backward_cpu);
+  register_device_kernel(m, "trelu", &trelu_kernel);
+  register_device_kernel(m, "trelu_with_mask", &trelu_with_mask_kernel);
+  register_device_kernel(m, "trelu_backward", &trelu_backward_kernel);
   register_kernel(m, "trelu", c10::DispatchKey::Meta, &trelu_meta);
   register_kernel(m, "trelu_with_mask", c10::DispatchKey::Meta, &trelu_with_mask_meta);
   register_kernel(m, "trelu_backward", c10::DispatchKey::Meta, &trelu_backward_meta);
   m.def("trelu.out(Tensor x, float threshold=1.0, float alpha=0.0, *, Tensor(a!) out) -> Tensor(a!)", out_tags());
-  register_kernel(m, "trelu.out", c10::DispatchKey::CPU, &trelu_out_cpu);
+  register_device_kernel(m, "trelu.out", &trelu_out_kernel);
   register_kernel(m, "trelu.out", c10::DispatchKey::Meta, &trelu_out_meta);
   register_out_autograd(m, "trelu.out");
   m.def("trelu_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor(a!)", inplace_tags());
   m.def("trelu_with_mask_(Tensor(a!) x, float threshold=1.0, float alpha=0.0) -> Tensor mask", op_tags());
-  register_kernel(m, "trelu_", c10::DispatchKey::CPU, &trelu_inplace_cpu);
+  register_device_kernel(m, "trelu_", &trelu_inplace_kernel);
   register_kernel(m, "trelu_", c10::DispatchKey::Meta, &trelu_inplace_meta);
-  register_kernel(m, "trelu_with_mask_", c10::DispatchKey::CPU, &trelu_with_mask_inplace_cpu);
+  register_device_kernel(m, "trelu_with_mask_", &trelu_with_mask_inplace_kernel);
   register_kernel(m, "trelu_with_mask_", c10::DispatchKey::Meta, &trelu_with_mask_inplace_meta);
   register_inplace_view(m, "trelu_");
   register_inplace_view(m, "trelu_with_mask_");

@@ -1,6 +1,6 @@
 // The unary ops of the op table (f(x), its backward and double backward, and
-// the out= and in-place overloads <name>.out and <name>_): schemas, CPU and
-// Meta kernels, autograd and the dispatcher calls that the autograd makes,
+// the out= and in-place overloads <name>.out and <name>_): schemas, device
+// (CPU, CUDA) and Meta kernels, autograd and the dispatcher calls that the autograd makes,
 // all from one template per row.
 #include <ATen/TensorIterator.h>
 #include <ATen/native/Resize.h>
@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "autograd/unary.h"
-#include "ops/cpu/kernel_stubs.h"
+#include "ops/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/op_support.h"
 #include "ops/out_forms.h"
@@ -18,8 +18,6 @@
 
 namespace actops {
 namespace {
-
-using cpu::Pass;
 
 template <typename Row, typename Math, typename Args = typename Row::args_t>
 struct UnaryOp;
@@ -58,24 +56,24 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x);
   }
 
-  // ---- CPU and Meta kernels ----
+  // ---- device and Meta kernels ----
   // Checks the scalar arguments (gelu's approximate) as the kernel will read them.
   static void check_args(const char* op, A... a) { (void)math::Maker<Math>::make(op, a...); }
 
-  static at::Tensor run_cpu(const char* op, Pass pass, at::TensorIteratorConfig& config, at::Tensor out, A... a) {
+  static at::Tensor run(const char* op, Pass pass, at::TensorIteratorConfig& config, at::Tensor out, A... a) {
     auto iter = config.build();
-    cpu::unary_stub<Row>.select(op)(iter, pass, args_t(a...));
+    launch(unary_stub<Row>, op, iter.device(), iter, pass, args_t(a...));
     return out;
   }
 
-  static at::Tensor forward_cpu(const at::Tensor& x, A... a) {
+  static at::Tensor forward_kernel(const at::Tensor& x, A... a) {
     const char* op = name();
     check_args(op, a...);
     check_floating(x, op, "x");
     at::Tensor out = empty_like_preserving(x);
     at::TensorIteratorConfig config;
     config.add_output(out).add_const_input(x);
-    return run_cpu(op, Pass::Value, config, out, a...);
+    return run(op, Pass::Value, config, out, a...);
   }
   static at::Tensor forward_meta(const at::Tensor& x, A... a) {
     check_args(name(), a...);
@@ -85,14 +83,14 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
 
   // out=: ATen's semantics (an out of another size is resized, by the
   // iterator as ATen's own element-wise ops do; another dtype is an error).
-  static at::Tensor& out_cpu(const at::Tensor& x, A... a, at::Tensor& out) {
+  static at::Tensor& out_kernel(const at::Tensor& x, A... a, at::Tensor& out) {
     const char* op = name();
     check_args(op, a...);
     check_floating(x, op, "x");
     check_out(out, x.scalar_type(), x, op);
     at::TensorIteratorConfig config;
     config.add_output(out).add_const_input(x);
-    run_cpu(op, Pass::Value, config, out, a...);
+    run(op, Pass::Value, config, out, a...);
     return out;
   }
   static at::Tensor& out_meta(const at::Tensor& x, A... a, at::Tensor& out) {
@@ -104,13 +102,13 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   }
   // In place: the iterator reads and writes x (a tensor whose elements
   // overlap, e.g. an expanded one, is refused by the iterator, as ATen does).
-  static at::Tensor& inplace_cpu(at::Tensor& x, A... a) {
+  static at::Tensor& inplace_kernel(at::Tensor& x, A... a) {
     const char* op = inplace_name();
     check_args(op, a...);
     check_floating(x, op, "x");
     at::TensorIteratorConfig config;
     config.add_output(x).add_const_input(x);
-    run_cpu(op, Pass::Value, config, x, a...);
+    run(op, Pass::Value, config, x, a...);
     return x;
   }
   static at::Tensor& inplace_meta(at::Tensor& x, A... a) {
@@ -124,18 +122,18 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_floating(x, op, "x");
     check_like(grad, x, op, "grad", "x", /*exact_shape=*/true);
   }
-  static at::Tensor gradient_cpu(const char* op, Pass pass, const at::Tensor& grad, const at::Tensor& x, A... a) {
+  static at::Tensor gradient_kernel(const char* op, Pass pass, const at::Tensor& grad, const at::Tensor& x, A... a) {
     check_gradient(op, grad, x, a...);
     at::Tensor out = empty_like_preserving(x);
     at::TensorIteratorConfig config;
     config.add_output(out).add_const_input(grad).add_const_input(x);
-    return run_cpu(op, pass, config, out, a...);
+    return run(op, pass, config, out, a...);
   }
-  static at::Tensor backward_cpu(const at::Tensor& grad, const at::Tensor& x, A... a) {
-    return gradient_cpu(backward_name(), Pass::First, grad, x, a...);
+  static at::Tensor backward_kernel(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    return gradient_kernel(backward_name(), Pass::First, grad, x, a...);
   }
-  static at::Tensor double_backward_cpu(const at::Tensor& grad, const at::Tensor& x, A... a) {
-    return gradient_cpu(double_backward_name(), Pass::Second, grad, x, a...);
+  static at::Tensor double_backward_kernel(const at::Tensor& grad, const at::Tensor& x, A... a) {
+    return gradient_kernel(double_backward_name(), Pass::Second, grad, x, a...);
   }
   static at::Tensor backward_meta(const at::Tensor& grad, const at::Tensor& x, A... a) {
     check_gradient(backward_name(), grad, x, a...);
@@ -154,9 +152,9 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     m.def((op + "(Tensor x" + params + ") -> Tensor").c_str(), op_tags());
     m.def((op + "_backward(Tensor grad, Tensor x" + plain + ") -> Tensor").c_str(), op_tags());
     m.def((op + "_double_backward(Tensor grad, Tensor x" + plain + ") -> Tensor").c_str(), op_tags());
-    register_kernel(m, op, c10::DispatchKey::CPU, &forward_cpu);
-    register_kernel(m, op + "_backward", c10::DispatchKey::CPU, &backward_cpu);
-    register_kernel(m, op + "_double_backward", c10::DispatchKey::CPU, &double_backward_cpu);
+    register_device_kernel(m, op, &forward_kernel);
+    register_device_kernel(m, op + "_backward", &backward_kernel);
+    register_device_kernel(m, op + "_double_backward", &double_backward_kernel);
     register_kernel(m, op, c10::DispatchKey::Meta, &forward_meta);
     register_kernel(m, op + "_backward", c10::DispatchKey::Meta, &backward_meta);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Meta, &double_backward_meta);
@@ -165,11 +163,11 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
 
     m.def(out_schema(op, "Tensor x" + params).c_str(), out_tags());
-    register_kernel(m, op + ".out", c10::DispatchKey::CPU, &out_cpu);
+    register_device_kernel(m, op + ".out", &out_kernel);
     register_kernel(m, op + ".out", c10::DispatchKey::Meta, &out_meta);
     register_out_autograd(m, op + ".out");
     m.def((op + "_(Tensor(a!) x" + params + ") -> Tensor(a!)").c_str(), inplace_tags());
-    register_kernel(m, op + "_", c10::DispatchKey::CPU, &inplace_cpu);
+    register_device_kernel(m, op + "_", &inplace_kernel);
     register_kernel(m, op + "_", c10::DispatchKey::Meta, &inplace_meta);
     register_kernel(m, op + "_", c10::DispatchKey::Autograd, &Autograd::inplace);
     register_inplace_view(m, op + "_");

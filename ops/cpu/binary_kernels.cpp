@@ -7,8 +7,8 @@
 #include <tuple>
 #include <type_traits>
 
-#include "ops/cpu/kernel_stubs.h"
 #include "ops/cpu/loops.h"
+#include "ops/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/rows.h"
 
@@ -43,20 +43,15 @@ void run_form(at::TensorIteratorBase& iter, Pass pass, const char* op, const For
     case Pass::First:  // (grad, a, b) -> (grad f_a, grad f_b)
       map_gradients<2, 3, math::is_light_v<Form>>(iter, op, sum, [m](const auto& in) ACTOPS_LAMBDA_INLINE {
         using T = typename std::decay_t<decltype(in)>::value_type;
-        const auto d = m.gradients(in[1], in[2]);
-        return std::array<T, 2>{in[0] * d.a, in[0] * d.b};
+        const auto d = math::first_pass(m, in[0], in[1], in[2]);
+        return std::array<T, 2>{d.a, d.b};
       });
       return;
     case Pass::Second:  // (gg_a, gg_b, grad, a, b) -> (d grad, d a, d b)
       map_gradients<3, 5, math::is_light_v<Form>>(iter, op, sum, [m](const auto& in) {
         using T = typename std::decay_t<decltype(in)>::value_type;
-        const T& gg_a = in[0];
-        const T& gg_b = in[1];
-        const T& grad = in[2];
-        const auto d = m.gradients(in[3], in[4]);
-        const auto h = m.second_gradients(in[3], in[4]);
-        return std::array<T, 3>{math::mul_add(gg_a, d.a, gg_b * d.b), grad * math::mul_add(gg_a, h.aa, gg_b * h.ab),
-                                grad * math::mul_add(gg_a, h.ab, gg_b * h.bb)};
+        const auto d = math::second_pass(m, in[0], in[1], in[2], in[3], in[4]);
+        return std::array<T, 3>{d.grad, d.a, d.b};
       });
       return;
   }

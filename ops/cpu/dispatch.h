@@ -8,8 +8,6 @@
 // machine).
 #pragma once
 
-#include <c10/util/Exception.h>
-
 namespace actops::cpu {
 
 enum class Isa : int { Default = 0, Avx2 = 1, Avx512 = 2 };
@@ -19,30 +17,4 @@ inline constexpr int kNumIsa = 3;
 Isa runtime_isa();
 const char* isa_name(Isa isa);
 
-// One function pointer per instruction set; constant-initialized to null, so
-// the kernel files can fill it during their own static initialization, in
-// any order.
-template <typename Fn>
-struct KernelStub {
-  Fn table[kNumIsa];
-
-  // The kernel for this CPU; `op` names the op in the error if none was built.
-  Fn select(const char* op) const {
-    for (int i = static_cast<int>(runtime_isa()); i >= 0; --i) {
-      if (table[i] != nullptr) {
-        return table[i];
-      }
-    }
-    TORCH_CHECK(false, op, ": no CPU kernel was compiled into libactops");
-  }
-};
-
 }  // namespace actops::cpu
-
-#define ACTOPS_CONCAT_INNER(a, b) a##b
-#define ACTOPS_CONCAT(a, b) ACTOPS_CONCAT_INNER(a, b)
-
-// In a per-instruction-set kernel file: put `fn` in `stub`'s slot for the
-// instruction set this file is being compiled for (ACTOPS_ISA_INDEX).
-#define ACTOPS_REGISTER_CPU_KERNEL(stub, fn) \
-  static const bool ACTOPS_CONCAT(actops_registered_, __COUNTER__) = ((stub).table[ACTOPS_ISA_INDEX] = (fn), true)

@@ -23,7 +23,7 @@
 #include <tuple>
 #include <vector>
 
-#include "ops/cpu/kernel_stubs.h"
+#include "ops/kernel_stubs.h"
 #include "ops/math/common.h"
 
 namespace actops::cpu {

@@ -7,39 +7,15 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "ops/cpu/kernel_stubs.h"
 #include "ops/cpu/loops.h"
+#include "ops/kernel_stubs.h"
+#include "ops/math/maxout.h"
 
 namespace actops::cpu {
 inline namespace CPU_CAPABILITY {
 namespace {
 
 constexpr const char* kMaxout = "actops.maxout";
-
-template <typename F>
-void dispatch_index(at::ScalarType dtype, const F& f) {
-  switch (dtype) {
-    case at::kByte:
-      return f(uint8_t{});
-    case at::kShort:
-      return f(int16_t{});
-    case at::kInt:
-      return f(int32_t{});
-    case at::kLong:
-      return f(int64_t{});
-    default:
-      TORCH_CHECK(false, kMaxout, ": unsupported index dtype ", dtype);
-  }
-}
-
-// v replaces the running maximum b when larger, or when NaN (NaN wins, as in
-// torch.max); ties keep the first maximum.
-// (Bitwise, not short-circuit, operators: the compiler turns them into
-// vector compares and blends.)
-template <typename T>
-inline bool replaces(T v, T b) {
-  return (b == b) & ((v > b) | (v != v));
-}
 
 // An index that a caller of maxout_backward passed must pick one of the k
 // pieces: anything else would write out of bounds (or drop the gradient).
@@ -76,7 +52,7 @@ void maxout_groups(const scalar_t* src, scalar_t* dst, index_t* idx, int64_t beg
     for (int64_t j = 1; j < k; ++j) {
       for (int64_t g = 0; g < n; ++g) {
         const opmath_t v = static_cast<opmath_t>(group[g * k + j]);
-        const bool take = replaces(v, best[g]);
+        const bool take = math::maxout_replaces(v, best[g]);
         best[g] = select_bits(take, v, best[g]);
         arg[g] = take ? static_cast<lane_t>(j) : arg[g];
       }
@@ -98,7 +74,7 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
     using opmath_t = at::opmath_type<scalar_t>;
     // Without `indices` (a forward that records no gradient) only the values
     // are written.
-    dispatch_index(indices.defined() ? indices.scalar_type() : at::kByte, [&](auto index_tag) {
+    math::dispatch_maxout_index(indices.defined() ? indices.scalar_type() : at::kByte, [&](auto index_tag) {
       using index_t = decltype(index_tag);
       const scalar_t* src = x.const_data_ptr<scalar_t>();
       scalar_t* dst = out.mutable_data_ptr<scalar_t>();
@@ -132,7 +108,8 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
             for (int64_t j = 1; j < k; ++j) {
               const scalar_t* slice = slices + j * inner;
               for (int64_t i = 0; i < inner; ++i) {
-                const bool take = replaces(static_cast<opmath_t>(slice[i]), static_cast<opmath_t>(best[i]));
+                const bool take =
+                    math::maxout_replaces(static_cast<opmath_t>(slice[i]), static_cast<opmath_t>(best[i]));
                 best[i] = select_bits(take, slice[i], best[i]);
               }
             }
@@ -152,7 +129,7 @@ void maxout_forward_kernel(const at::Tensor& x, at::Tensor& out, at::Tensor& ind
             for (int64_t i = 0; i < inner; ++i) {
               const opmath_t v = static_cast<opmath_t>(slice[i]);
               const opmath_t b = static_cast<opmath_t>(best[i]);
-              const bool take = replaces(v, b);
+              const bool take = math::maxout_replaces(v, b);
               best[i] = select_bits(take, slice[i], best[i]);
               arg[i] = take ? static_cast<index_t>(j) : arg[i];
             }
@@ -167,7 +144,7 @@ void maxout_backward_kernel(const at::Tensor& grad, const at::Tensor& indices, a
                             const MaxoutShape& s) {
   dispatch_floating(grad.scalar_type(), kMaxout, [&](auto tag) {
     using scalar_t = decltype(tag);
-    dispatch_index(indices.scalar_type(), [&](auto index_tag) {
+    math::dispatch_maxout_index(indices.scalar_type(), [&](auto index_tag) {
       using index_t = decltype(index_tag);
       const scalar_t* g = grad.const_data_ptr<scalar_t>();
       const index_t* idx = indices.const_data_ptr<index_t>();

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "ops/cpu/kernel_stubs.h"
 #include "ops/cpu/loops.h"
+#include "ops/kernel_stubs.h"
 #include "ops/math/trelu.h"
 
 namespace actops::cpu {

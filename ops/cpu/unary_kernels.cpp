@@ -2,8 +2,8 @@
 // instruction set (see ops/cpu/dispatch.h).
 #include <tuple>
 
-#include "ops/cpu/kernel_stubs.h"
 #include "ops/cpu/loops.h"
+#include "ops/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/rows.h"
 

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 // The CPU kernels are compiled once per instruction set. Inline functions
 // instantiated in those translation units must not share a mangled name, or
@@ -447,14 +448,46 @@ struct Hessian2 {
   T aa, ab, bb;  // d2f/da2, d2f/da db, d2f/db2
 };
 
-// c[0] u^(N-1) + ... + c[N-1], Horner's rule.
-template <typename T, size_t N>
-C10_HOST_DEVICE ACTOPS_INLINE T polynomial(T u, const float (&coefficients)[N]) {
-  T p = c<T>(coefficients[0]);
-  for (size_t i = 1; i < N; ++i) {
-    p = mul_add(p, u, c<T>(coefficients[i]));
-  }
+// The gradient passes of a two-tensor op, from its form's gradients and
+// second_gradients alone; written once for the CPU and CUDA kernels.
+// First: grad times the gradients, (grad f_a, grad f_b).
+template <typename Form, typename T>
+C10_HOST_DEVICE ACTOPS_INLINE Gradient2<T> first_pass(const Form& m, const T& grad, const T& a, const T& b) {
+  const auto d = m.gradients(a, b);
+  return {grad * d.a, grad * d.b};
+}
+// Second: the gradients of gg_a . (grad f_a) + gg_b . (grad f_b) in
+// (grad, a, b).
+template <typename T>
+struct SecondPass {
+  T grad, a, b;
+};
+template <typename Form, typename T>
+C10_HOST_DEVICE ACTOPS_INLINE SecondPass<T> second_pass(const Form& m, const T& gg_a, const T& gg_b, const T& grad,
+                                                        const T& a, const T& b) {
+  const auto d = m.gradients(a, b);
+  const auto h = m.second_gradients(a, b);
+  return {mul_add(gg_a, d.a, gg_b * d.b), grad * mul_add(gg_a, h.aa, gg_b * h.ab),
+          grad * mul_add(gg_a, h.ab, gg_b * h.bb)};
+}
+
+// C::k[I] as a constant of its own: device code may read a constexpr float
+// by value, but not index a host array (C::k) at run time.
+template <typename C, size_t I>
+inline constexpr float coefficient_v = C::k[I];
+
+template <typename C, typename T, size_t... I>
+C10_HOST_DEVICE ACTOPS_INLINE T horner(T u, std::index_sequence<I...> /*rest*/) {
+  T p = c<T>(coefficient_v<C, 0>);
+  ((p = mul_add(p, u, c<T>(coefficient_v<C, I + 1>))), ...);
   return p;
+}
+
+// C::k[0] u^(N-1) + ... + C::k[N-1], Horner's rule, for a struct C holding
+// the coefficients as `static constexpr float k[N]`.
+template <typename C, typename T>
+C10_HOST_DEVICE ACTOPS_INLINE T polynomial(T u) {
+  return horner<C>(u, std::make_index_sequence<sizeof(C::k) / sizeof(C::k[0]) - 1>{});
 }
 
 }  // namespace ACTOPS_MATH_NS

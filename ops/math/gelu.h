@@ -38,9 +38,11 @@ struct GeluErf {
   static constexpr double kT = 0.3;                    // t = 1 / (1 + kT |x|)
   static constexpr double kTMid = 0.5909090909090909;  // Q is fitted in t - kTMid
   // Q / 2 (the 1/2 of Phi = erfc / 2 folded in)
-  static constexpr float kHalfQ[] = {-2.062864788e-02f, 2.757822862e-03f,  4.405957088e-02f, -1.036300324e-02f,
-                                     -9.055726975e-02f, -9.691935033e-03f, 2.257833034e-01f, 4.075925946e-01f,
-                                     3.976700306e-01f,  2.549236417e-01f};
+  struct HalfQ {
+    static constexpr float k[] = {-2.062864788e-02f, 2.757822862e-03f,  4.405957088e-02f, -1.036300324e-02f,
+                                  -9.055726975e-02f, -9.691935033e-03f, 2.257833034e-01f, 4.075925946e-01f,
+                                  3.976700306e-01f,  2.549236417e-01f};
+  };
 
   template <typename T>
   static constexpr bool kFloat = std::is_same_v<scalar_of_t<T>, float>;
@@ -61,7 +63,9 @@ struct GeluErf {
   static constexpr double kDeepDouble = -37.0;
   // past |x| = 60, phi(x) v is 0 in double even for v = DBL_MAX
   static constexpr double kDeepTimesClamp = 60.0;
-  static constexpr float kSeries[] = {2027025.0f, -135135.0f, 10395.0f, -945.0f, 105.0f, -15.0f, 3.0f, -1.0f, 1.0f};
+  struct Series {
+    static constexpr float k[] = {2027025.0f, -135135.0f, 10395.0f, -945.0f, 105.0f, -15.0f, 3.0f, -1.0f, 1.0f};
+  };
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE bool deep_double(T x) {
     return !kFloat<T> && any(x < c<T>(kDeepDouble));
@@ -73,13 +77,13 @@ struct GeluErf {
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T tail_series(T a) {
-    return polynomial(c<T>(1) / (a * a), kSeries) / a;
+    return polynomial<Series>(c<T>(1) / (a * a)) / a;
   }
   // s(x) of the float form, for a = |x| clamped
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T tail_factor(T a) {
     const T t = c<T>(1) / mul_add(a, c<T>(kT), c<T>(1));
-    return t * polynomial(t - c<T>(kTMid), kHalfQ);
+    return t * polynomial<HalfQ>(t - c<T>(kTMid));
   }
   template <typename T>
   C10_HOST_DEVICE static ACTOPS_INLINE T density(T xc) {
