@@ -92,6 +92,9 @@ class CMakeBuild(build_ext):
             f"-DPython3_EXECUTABLE={sys.executable}",
             "-DACTOPS_PYTHON_MODULE=ON",
         ]
+        if os.environ.get("ACTOPS_CUDA"):
+            # AUTO (the default), ON or OFF: see CMakeLists.txt
+            configure.append(f"-DACTOPS_CUDA={os.environ['ACTOPS_CUDA']}")
         if not (BUILD_DIR / "CMakeCache.txt").exists() and shutil.which("ninja"):
             configure += ["-G", "Ninja"]
         if self.inplace or getattr(self, "editable_mode", False):
