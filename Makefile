@@ -8,7 +8,7 @@ PY        := $(VENV)/bin/python
 DEBIAN    := libgtest-dev libfmt-dev libbenchmark-dev ninja-build ccache cmake g++ clang-format
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all demo test test-cpp test-python build debian format format-check
+.PHONY: all demo test test-cpp test-python build debian format format-check cuda-check
 
 all: build
 
@@ -39,6 +39,14 @@ test-cpp: build
 
 test-python: build
 	$(PY) -m pytest tests/python -q -rs
+
+# The CUDA build, checked without a GPU (scripts/cuda_check.sh): torch
+# 2.11's CUDA 13.0 build and nvcc 13.0 from PyPI in an environment of their
+# own (created once, in ~/.cache/actops), actops built there with its CUDA
+# kernels, every op's CUDA kernel registered, the Python suite under that
+# torch. Leaves the CPU build and actops/lib alone.
+cuda-check: | debian
+	sh scripts/cuda_check.sh
 
 # Incremental: ninja rebuilds only what changed, then refreshes actops/lib.
 build: $(VENV)/.installed
