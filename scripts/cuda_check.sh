@@ -30,10 +30,13 @@ rm -rf "$SRC"
 mkdir -p "$SRC"
 git ls-files -z --cached --others --exclude-standard |
   tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$SRC" -xf -
-# The CMake build outlives the copy; the copy's build/ (which tests use, as
-# they use the checkout's) is that build.
-mkdir -p "$WORK/build"
-ln -s ../build "$SRC/build"
+# The CMake build outlives the copy, one per environment (its cache names
+# the environment's tools); the copy's build/ (which tests use, as they use
+# the checkout's) is that build.
+BUILD_NAME=build-${ENV_DIR##*-}
+find "$WORK" -mindepth 1 -maxdepth 1 -name 'build*' ! -name "$BUILD_NAME" -exec rm -rf {} +
+mkdir -p "$WORK/$BUILD_NAME"
+ln -s "../$BUILD_NAME" "$SRC/build"
 
 export PATH="$CU13/bin:$ENV_DIR/bin:$PATH"
 export CUDACXX="$CU13/bin/nvcc" CUDA_PATH="$CU13" CUDAToolkit_ROOT="$CU13"
