@@ -46,6 +46,12 @@ __all__ = [
     "trelu_",
 ]
 
+# What the functions take as a tensor argument: tensors, and the proxies of
+# torch.fx.symbolic_trace (FX-based tools: quantization, transformers'
+# tracer), which the op records as a node. A Python function cannot be
+# scripted with it (TorchScript takes the torch.jit.is_scripting() branches).
+_TENSOR_LIKE = (Tensor, torch.fx.Proxy)
+
 # The overloads the functions call, resolved once. In eager mode they are
 # the _fast_call bindings (ops/python/fast_call.cpp): builtins that call the
 # same operators through the dispatcher, without torch.ops' per-call argument
@@ -191,7 +197,7 @@ def swish(x: Tensor, beta: Union[float, Tensor] = 1.0, out: Optional[Tensor] = N
     ops = _TRACED if _is_compiling() else _EAGER
     if type(beta) is float:  # the common case first: one type test
         return ops.swish(x, beta) if out is None else ops.swish_out(x, beta, out=out)
-    if isinstance(beta, Tensor):
+    if isinstance(beta, _TENSOR_LIKE):
         return ops.swish_learnable(x, beta) if out is None else ops.swish_learnable_out(x, beta, out=out)
     beta = _number("swish", "beta", beta)
     return ops.swish(x, beta) if out is None else ops.swish_out(x, beta, out=out)
@@ -271,7 +277,7 @@ def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0, 
     ops = _TRACED if _is_compiling() else _EAGER
     if type(threshold) is not float:
         threshold = _number("trelu", "threshold", threshold)
-    if isinstance(alpha, Tensor):
+    if isinstance(alpha, _TENSOR_LIKE):
         return (
             ops.trelu_learnable(x, alpha, threshold)
             if out is None
@@ -333,7 +339,7 @@ def _packed_dim(name: str, up, dim: Optional[int]):
         if dim is not None:
             raise TypeError(f"actops.{name}: dim given twice ({up} and dim={dim})")
         return None, up
-    if up is not None and not isinstance(up, Tensor):
+    if up is not None and not isinstance(up, _TENSOR_LIKE):
         raise TypeError(
             f"actops.{name}: up must be a tensor (split form) or dim an int (packed form), got {type(up).__name__}"
         )
