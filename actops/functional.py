@@ -20,6 +20,7 @@ torch.export trace the OpOverloads themselves, and TorchScript scripts the
 
 from __future__ import annotations
 
+import numbers
 from types import SimpleNamespace
 from typing import Optional, Union
 
@@ -100,11 +101,21 @@ _SAVES_COPY = (
 
 
 def _number(op: str, name: str, value) -> float:
-    """value as a float, or a TypeError naming the op and the argument (as
-    torch's own functions raise for a non-number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """value as a float, by torch's rule for a float argument: Python and
+    numpy numbers, bool included (as ``F.elu(x, alpha=True)`` takes it); else
+    a TypeError naming the op and the argument."""
+    if not isinstance(value, numbers.Real):
         raise TypeError(f"actops.{op}: {name} must be a number, got {type(value).__name__}")
     return float(value)
+
+
+def _integer(op: str, name: str, value) -> int:
+    """value as an int, by torch's rule for an int argument: Python and numpy
+    integers, not bool (``F.glu(x, dim=True)`` is refused); else a TypeError
+    naming the op and the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"actops.{op}: {name} must be an int, got {type(value).__name__}")
+    return int(value)
 
 
 def _string(op: str, name: str, value) -> str:
@@ -335,10 +346,12 @@ _GATED_DOC = r"""
 
 def _packed_dim(name: str, up, dim: Optional[int]):
     """(up, dim) with a dim passed in up's place, `{name}(x, 0)`, moved to dim."""
-    if isinstance(up, int) and not isinstance(up, bool):
+    if isinstance(up, numbers.Integral) and not isinstance(up, bool):
         if dim is not None:
             raise TypeError(f"actops.{name}: dim given twice ({up} and dim={dim})")
-        return None, up
+        return None, int(up)
+    if dim is not None and type(dim) is not int:
+        dim = _integer(name, "dim", dim)
     if up is not None and not isinstance(up, _TENSOR_LIKE):
         raise TypeError(
             f"actops.{name}: up must be a tensor (split form) or dim an int (packed form), got {type(up).__name__}"
@@ -439,6 +452,8 @@ def maxout(x: Tensor, pieces: int, dim: int = 1, out: Optional[Tensor] = None) -
             return torch.ops.actops.maxout(x, pieces, dim)
         return torch.ops.actops.maxout(x, pieces, dim, out=out)
     ops = _TRACED if _is_compiling() else _EAGER
+    if type(pieces) is not int or type(dim) is not int:
+        pieces, dim = _integer("maxout", "pieces", pieces), _integer("maxout", "dim", dim)
     return ops.maxout(x, pieces, dim) if out is None else ops.maxout_out(x, pieces, dim, out=out)
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -70,7 +71,10 @@ def test_maxout_with_more_than_2_to_the_31_pieces():
     "call, op, arg",
     [
         (lambda x: actops.swish(x, beta="2"), "swish", "beta"),
-        (lambda x: actops.swish(x, beta=True), "swish", "beta"),
+        (lambda x: actops.swish(x, beta=None), "swish", "beta"),
+        (lambda x: actops.maxout(x, True, 0), "maxout", "pieces"),
+        (lambda x: actops.maxout(x, 2, dim=False), "maxout", "dim"),
+        (lambda x: actops.swiglu(x, dim=True), "swiglu", "dim"),
         (lambda x: actops.trelu(x, threshold="a"), "trelu", "threshold"),
         (lambda x: actops.trelu(x, alpha=None), "trelu", "alpha"),
         (lambda x: actops.trelu(x, threshold="a", alpha=torch.ones(1)), "trelu", "threshold"),
@@ -81,6 +85,27 @@ def test_python_arguments_are_type_checked(call, op, arg):
     # before: beta='2' was taken as 2.0, threshold='a' raised a bare ValueError
     with pytest.raises(TypeError, match=rf"actops\.{op}: {arg} must be a"):
         call(torch.randn(4))
+
+
+# torch's rule for scalar arguments, the same for every op: a float argument
+# takes Python and numpy numbers and bool (as F.elu(x, alpha=True) does), an
+# int argument refuses bool (as F.glu(x, dim=True) does)
+@pytest.mark.parametrize("value", [True, np.float32(1.5), np.float64(0.5), np.int64(2), 2], ids=repr)
+def test_float_arguments_take_what_torch_takes(value):
+    x = torch.randn(4, 8)
+    beta = float(value)
+    assert torch.equal(actops.swish(x, value), actops.swish(x, beta))
+    assert torch.equal(actops.swish_(x.clone(), value), actops.swish(x, beta))
+    assert torch.equal(actops.swiglu(x, beta=value), actops.swiglu(x, beta=beta))
+    assert torch.equal(actops.trelu(x, value, value), actops.trelu(x, beta, beta))
+    assert torch.equal(actops.trelu_(x.clone(), value, value), actops.trelu(x, beta, beta))
+
+
+def test_int_arguments_take_numpy_integers():
+    x = torch.randn(4, 8)
+    assert torch.equal(actops.maxout(x, np.int64(2), np.int32(1)), actops.maxout(x, 2, 1))
+    assert torch.equal(actops.swiglu(x, np.int64(-1)), actops.swiglu(x, -1))
+    assert torch.equal(actops.swiglu(x, dim=np.int64(0)), actops.swiglu(x, dim=0))
 
 
 def test_backward_ops_name_the_right_tensor():
