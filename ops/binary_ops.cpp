@@ -225,6 +225,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_args(op, s...);
     check_pair(op, a, b);
     check_out(out, at::result_type(a, b), a, op);
+    check_out_overlap(out, a, Row::a_name, op);
+    check_out_overlap(out, b, Row::b_name, op);
     value_into(op, a, b, out, s...);
     return out;
   }
@@ -338,6 +340,10 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_args(op, s...);
     auto [gate, up] = parts_checked(x, dim, layout, op);
     check_out(out, x.scalar_type(), x, op);
+    // out may be exactly the gate part or the up part of x (each element
+    // read, then written), nothing else of x (x itself would be resized)
+    check_out_overlap(out, gate, "x (its gate part)", op);
+    check_out_overlap(out, up, "x (its up part)", op);
     auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(gate).add_const_input(up).build();
     launch(binary_stub<Row>, op, iter.device(), iter, Pass::Value, args_t(s...), nullptr);
     return out;

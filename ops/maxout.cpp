@@ -105,6 +105,7 @@ at::Tensor maxout_meta(const at::Tensor& x, int64_t pieces, int64_t dim) {
 at::Tensor& maxout_out_kernel(const at::Tensor& x, int64_t pieces, int64_t dim, at::Tensor& out) {
   const auto shape = maxout_output_shape(x, pieces, dim, kMaxout);
   check_out(out, x.scalar_type(), x, kMaxout);
+  check_out_overlap(out, x, "x", kMaxout);
   const auto sizes = c10::asIntArrayRefUnchecked(shape);
   at::native::resize_output(out, sizes);
   if (out.numel() > 0) {

@@ -5,7 +5,11 @@
 #include <ATen/native/Resize.h>
 #include <torch/csrc/autograd/VariableTypeUtils.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ops/op_support.h"
@@ -54,6 +58,98 @@ void check_out(const at::Tensor& out, at::ScalarType dtype, const at::Tensor& li
   TORCH_CHECK_TYPE(out.scalar_type() == dtype, op, ": out has dtype ", dtype_name(out.scalar_type()),
                    " but the result has dtype ", dtype_name(dtype), " (out= does not cast)");
   check_same_device(out, like, op, "out", "the input");
+}
+
+namespace {
+// Whether a and b are one view: the same address, sizes, strides and dtype.
+bool same_view(const at::Tensor& a, const at::Tensor& b) {
+  return a.defined() && b.defined() && a.const_data_ptr() == b.const_data_ptr() && a.sizes() == b.sizes() &&
+         a.strides() == b.strides() && a.dtype() == b.dtype();
+}
+
+// The bytes [first, second) that a strided tensor's elements lie in.
+std::pair<uintptr_t, uintptr_t> byte_span(const at::Tensor& t) {
+  if (t.numel() == 0 || !t.has_storage()) {
+    return {0, 0};
+  }
+  int64_t low = 0;
+  int64_t high = 0;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    const int64_t extent = (t.size(d) - 1) * t.stride(d);
+    (extent < 0 ? low : high) += extent;
+  }
+  const auto base = reinterpret_cast<uintptr_t>(t.const_data_ptr());
+  const auto size = static_cast<int64_t>(t.element_size());
+  return {base + low * size, base + (high + 1) * size};
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+// Whether two strided tensors may have an element in common. Exact for two
+// views with the same strides (the halves or the even and odd columns of one
+// tensor): a common element is a solution of base_b - base_a = sum_k c_k s_k
+// with each c_k = i_k - j_k in its range, searched largest stride first; a
+// search that branches too much, and any other pair, falls back to whether
+// their address ranges overlap.
+bool may_share_elements(const at::Tensor& a, const at::Tensor& b) {
+  const auto sa = byte_span(a);
+  const auto sb = byte_span(b);
+  if (sa.first >= sb.second || sb.first >= sa.second) {
+    return false;
+  }
+  const int64_t size = static_cast<int64_t>(a.element_size());
+  // base_b - base_a in bytes
+  const auto delta = static_cast<int64_t>(reinterpret_cast<uintptr_t>(b.const_data_ptr()) -
+                                          reinterpret_cast<uintptr_t>(a.const_data_ptr()));
+  if (a.dim() != b.dim() || a.strides() != b.strides() || b.element_size() != a.element_size() || delta % size != 0) {
+    return true;
+  }
+  struct Dim {
+    int64_t stride, lo, hi;  // c ranges over [lo, hi]
+  };
+  std::vector<Dim> dims;
+  for (int64_t d = 0; d < a.dim(); ++d) {
+    if (a.stride(d) > 0 && (a.size(d) > 1 || b.size(d) > 1)) {
+      dims.push_back({a.stride(d), -(b.size(d) - 1), a.size(d) - 1});
+    }
+  }
+  std::sort(dims.begin(), dims.end(), [](const Dim& x, const Dim& y) { return x.stride > y.stride; });
+  // the least and the most that the dims after k can add
+  std::vector<int64_t> low_after(dims.size() + 1, 0);
+  std::vector<int64_t> high_after(dims.size() + 1, 0);
+  for (size_t k = dims.size(); k-- > 0;) {
+    low_after[k] = low_after[k + 1] + dims[k].lo * dims[k].stride;
+    high_after[k] = high_after[k + 1] + dims[k].hi * dims[k].stride;
+  }
+  int budget = 256;
+  const std::function<bool(size_t, int64_t)> reach = [&](size_t k, int64_t rest) -> bool {
+    if (k == dims.size()) {
+      return rest == 0;
+    }
+    if (--budget < 0) {
+      return true;
+    }
+    const int64_t s = dims[k].stride;
+    const int64_t c_lo = std::max(dims[k].lo, ceil_div(rest - high_after[k + 1], s));
+    const int64_t c_hi = std::min(dims[k].hi, floor_div(rest - low_after[k + 1], s));
+    for (int64_t c = c_lo; c <= c_hi; ++c) {
+      if (reach(k + 1, rest - c * s)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  return reach(0, delta / size);
+}
+}  // namespace
+
+void check_out_overlap(const at::Tensor& out, const at::Tensor& input, const char* arg, const char* op) {
+  if (same_view(out, input)) {
+    return;
+  }
+  TORCH_CHECK(!may_share_elements(out, input), op, ": out shares memory with ", arg, " without being exactly ", arg,
+              " (the same view): writing out would corrupt the result; pass an out that does not overlap ", arg);
 }
 
 namespace {

@@ -33,6 +33,14 @@ std::string out_schema(const std::string& name, const std::string& arguments);
 // same device.
 void check_out(const at::Tensor& out, at::ScalarType dtype, const at::Tensor& like, const char* op);
 
+// `out` may share elements with an input of an element-wise loop (called
+// `arg` in the message) only as exactly that view: each element is then read
+// before it is written, as in place. Any other overlap would corrupt the
+// result, and TensorIterator's own check gives up on tensors that are not
+// dense (a packed input's gate and up views, strided slices): an error
+// naming the op. Kernels only (real addresses), not Meta.
+void check_out_overlap(const at::Tensor& out, const at::Tensor& input, const char* arg, const char* op);
+
 // Registers the Autograd (refusing gradients) and ADInplaceOrView (version
 // bump) kernels of the out= overload `name` ("mish.out").
 void register_out_autograd(torch::Library& m, const std::string& name);

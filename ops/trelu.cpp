@@ -49,6 +49,7 @@ at::Tensor trelu_meta(const at::Tensor& x, double /*threshold*/, double /*alpha*
 at::Tensor& trelu_out_kernel(const at::Tensor& x, double threshold, double alpha, at::Tensor& out) {
   check_floating(x, kTrelu, "x");
   check_out(out, x.scalar_type(), x, kTrelu);
+  check_out_overlap(out, x, "x", kTrelu);
   auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
   launch(trelu_stub, kTrelu, iter.device(), iter, threshold, alpha);
   return out;

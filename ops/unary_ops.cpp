@@ -88,6 +88,7 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     check_args(op, a...);
     check_floating(x, op, "x");
     check_out(out, x.scalar_type(), x, op);
+    check_out_overlap(out, x, "x", op);
     at::TensorIteratorConfig config;
     config.add_output(out).add_const_input(x);
     run(op, Pass::Value, config, out, a...);

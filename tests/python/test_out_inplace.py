@@ -375,3 +375,89 @@ def test_torch_compile_fullgraph_with_inplace_and_out():
         (grad,) = torch.autograd.grad(fn(x).sum(), x)
         gs.append(grad)
     assert torch.equal(gs[0], gs[1])
+
+
+# ---- out= that shares memory with an input -------------------------------------------
+# TensorIterator checks overlap only between dense tensors: a packed input's
+# gate and up views, or strided slices, went unchecked, and an out over them
+# was written while still being read.
+
+PACKED_UNITS = ["swiglu", "geglu", "reglu"]
+
+
+@pytest.mark.parametrize("unit", PACKED_UNITS)
+def test_packed_out_sharing_memory_with_x_is_refused(unit):
+    fn = getattr(actops, unit)
+    x = torch.randn(64, 32)
+    before = x.clone()
+    overlapping = x.view(-1)[: 64 * 16].view(64, 16)  # dense, over the first rows of x
+    with pytest.raises(RuntimeError, match=rf"actops\.{unit}_packed: out shares memory with x"):
+        fn(x, out=overlapping)
+    with pytest.raises(RuntimeError, match=rf"actops\.{unit}_packed: out shares memory with x"):
+        fn(x, out=x)  # x itself, which would be resized to half
+    assert torch.equal(x, before), "a refused call wrote nothing"
+
+
+PARTS = {
+    "gate_up": lambda x, n: (x[..., :n], x[..., n:]),
+    "up_gate": lambda x, n: (x[..., n:], x[..., :n]),
+    "interleaved": lambda x, n: (x[..., ::2], x[..., 1::2]),
+}
+
+
+@pytest.mark.parametrize("unit", PACKED_UNITS)
+@pytest.mark.parametrize("layout", list(PARTS))
+@pytest.mark.parametrize("part", ["gate", "up"])
+def test_packed_out_into_exactly_its_gate_or_up_part(unit, layout, part):
+    """Each element of a part is read before it is written: allowed."""
+    fn = getattr(actops, unit)
+    x = torch.randn(64, 32)
+    expected = fn(x, layout=layout)
+    out = PARTS[layout](x, 16)[0 if part == "gate" else 1]
+    assert fn(x, layout=layout, out=out) is out
+    # to an ulp: a strided out (every other column) takes the scalar loop
+    # where the functional call's contiguous output takes the vector one
+    torch.testing.assert_close(out, expected, rtol=2.5e-7, atol=0)
+
+
+def test_split_out_sharing_memory_with_an_input_is_refused():
+    x = torch.randn(64, 48)
+    gate, up = x[:, :16], x[:, 16:32]
+    before = x.clone()
+    with pytest.raises(RuntimeError, match=r"actops\.swiglu: out shares memory with gate"):
+        actops.swiglu(gate, up, out=x[:, 1:17])  # over gate and up, shifted by one column
+    with pytest.raises(RuntimeError, match=r"actops\.swiglu: out shares memory with up"):
+        actops.swiglu(gate, up, out=x[:, 24:40])
+    assert torch.equal(x, before)
+    # exactly an input, as in place: allowed; a disjoint slice of the same storage too
+    g, u = torch.randn(8, 4), torch.randn(8, 4)
+    expected = actops.swiglu(g, u)
+    assert torch.equal(actops.swiglu(g, u, out=g), expected)
+    actops.swiglu(gate, up, out=x[:, 32:48])
+    assert torch.equal(x[:, 32:48], actops.swiglu(before[:, :16], before[:, 16:32]))
+
+
+@pytest.mark.parametrize("name", ["mish", "relu2", "swish", "gelu", "trelu"])
+def test_elementwise_out_sharing_memory_with_x_is_refused(name):
+    fn = getattr(actops, name)
+    buffer = torch.randn(256)
+    x, out = buffer[0:200:2], buffer[2:202:2]  # strided, one element apart: not dense, overlapping
+    before = buffer.clone()
+    with pytest.raises(RuntimeError, match=rf"actops\.{name}: out shares memory with x"):
+        fn(x, out=out)
+    assert torch.equal(buffer, before)
+    y = torch.randn(40)[::2]
+    expected = fn(y)
+    assert torch.equal(fn(y, out=y), expected)  # exactly x: in place
+
+
+def test_maxout_out_sharing_memory_with_x_is_refused():
+    buffer = torch.randn(160)
+    x, out = buffer[:128].view(16, 8), buffer[100:132].view(16, 2)
+    before = buffer.clone()
+    with pytest.raises(RuntimeError, match=r"actops\.maxout: out shares memory with x"):
+        actops.maxout(x, pieces=4, dim=1, out=out)
+    assert torch.equal(buffer, before)
+    disjoint = buffer[128:160].view(16, 2)
+    actops.maxout(x, pieces=4, dim=1, out=disjoint)
+    assert torch.equal(disjoint, actops.maxout(before[:128].view(16, 8), pieces=4, dim=1))
