@@ -12,19 +12,33 @@ import torch
 LIBRARY_PATH = Path(__file__).resolve().parent / "lib" / "libactops.so"
 # The extension module that calls the ops directly (ops/python/fast_call.cpp)
 FAST_CALL_PATH = LIBRARY_PATH.with_name("_fast_call.so")
-# Written by the build beside the library: {"version": ..., "torch": ...}
+# Written by the build beside the library: {"version": ..., "torch": ..., "cuda": ...}
 BUILD_INFO_PATH = LIBRARY_PATH.with_suffix(".json")
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def rebuild_hint() -> str:
+    """How to get a working library: a rebuild in a source checkout, a
+    reinstall for an installed package."""
+    if (SOURCE_ROOT / "setup.py").exists() and (SOURCE_ROOT / "CMakeLists.txt").exists():
+        return f"rebuild it with `make build` (or `pip install --no-build-isolation -e .`) in {SOURCE_ROOT}"
+    return "reinstall actops (from its source: `pip install --no-build-isolation .` against this torch)"
 
 
 def build_info() -> dict:
     """The package version and the torch release the library was built against."""
     try:
-        return json.loads(BUILD_INFO_PATH.read_text())
+        info = json.loads(BUILD_INFO_PATH.read_text())
     except (OSError, ValueError) as error:
         raise ImportError(
-            f"actops: the build information is missing or unreadable ({BUILD_INFO_PATH}): {error}; "
-            "rebuild with `pip install --no-build-isolation -e .` or `make build`"
+            f"actops: the build information is missing or unreadable ({BUILD_INFO_PATH}): {error}; {rebuild_hint()}"
         ) from error
+    missing = [key for key in ("version", "torch") if not isinstance(info, dict) or key not in info]
+    if missing:
+        raise ImportError(
+            f"actops: the build information ({BUILD_INFO_PATH}) lacks {', '.join(map(repr, missing))}; {rebuild_hint()}"
+        )
+    return info
 
 
 def load_library() -> dict:
@@ -34,10 +48,7 @@ def load_library() -> dict:
     against: another release is refused here, by name, rather than failing
     with an undefined symbol."""
     if not LIBRARY_PATH.exists():
-        raise ImportError(
-            f"actops: the compiled library is missing ({LIBRARY_PATH}); "
-            "build it with `pip install --no-build-isolation -e .` or `make build`"
-        )
+        raise ImportError(f"actops: the compiled library is missing ({LIBRARY_PATH}); {rebuild_hint()}")
     info = build_info()
     running = torch.__version__.split("+")[0]
     if info["torch"] != running:
@@ -61,10 +72,7 @@ def load_fast_call():
     in the dispatcher), or ImportError saying how to rebuild."""
     spec = importlib.util.spec_from_file_location("actops.lib._fast_call", FAST_CALL_PATH)
     if spec is None or not FAST_CALL_PATH.exists():
-        raise ImportError(
-            f"actops: the _fast_call module is missing ({FAST_CALL_PATH}); "
-            "build it with `pip install --no-build-isolation -e .` or `make build`"
-        )
+        raise ImportError(f"actops: the _fast_call module is missing ({FAST_CALL_PATH}); {rebuild_hint()}")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

@@ -76,6 +76,7 @@ struct Binding {
   size_t returns = 0;
   std::string name;
   PyMethodDef def{};
+  std::string error_name;  // "actops.mish": the op, as the kernels' messages name it
 };
 
 // Whether `value` converts as the parameter says; appends it to the stack.
@@ -139,8 +140,20 @@ bool convert(const Parameter& p, PyObject* value, torch::jit::Stack& stack) {
   return false;
 }
 
-// The arguments in schema order, or false where the OpOverload must take the call.
-bool build_stack(const Binding& b, PyObject* const* args, size_t nargs, PyObject* kwnames, torch::jit::Stack& stack) {
+// An argument that no conversion will take, for an error that says so
+// (torch's own would be "There were no tensor arguments to this function"
+// for a None tensor, or "Expected a value of type 'int' ... but instead
+// found type 'int'" for an int beyond int64).
+struct BadArgument {
+  const Parameter* parameter = nullptr;
+  PyObject* value = nullptr;
+};
+
+// The arguments in schema order, or false where the OpOverload must take the
+// call; `bad` is then set where an argument is a None tensor or an int that
+// does not fit in int64.
+bool build_stack(const Binding& b, PyObject* const* args, size_t nargs, PyObject* kwnames, torch::jit::Stack& stack,
+                 BadArgument& bad) {
   const size_t count = b.parameters.size();
   if (nargs > b.positional || at::impl::torch_function_mode_enabled()) {
     return false;
@@ -181,6 +194,9 @@ bool build_stack(const Binding& b, PyObject* const* args, size_t nargs, PyObject
       }
       stack.push_back(*p.default_value);
     } else if (!convert(p, given[i], stack)) {
+      if ((given[i] == Py_None && p.kind == Kind::Tensor) || (p.kind == Kind::Int && PyLong_CheckExact(given[i]))) {
+        bad = {&p, given[i]};
+      }
       return false;
     }
   }
@@ -201,7 +217,17 @@ PyObject* call(PyObject* self, PyObject* const* args, Py_ssize_t nargsf, PyObjec
   const auto& b = *static_cast<const Binding*>(PyCapsule_GetPointer(self, nullptr));
   const size_t nargs = static_cast<size_t>(PyVectorcall_NARGS(nargsf));
   torch::jit::Stack stack;
-  if (!build_stack(b, args, nargs, kwnames, stack)) {
+  BadArgument bad;
+  if (!build_stack(b, args, nargs, kwnames, stack, bad)) {
+    if (bad.parameter != nullptr && bad.parameter->kind == Kind::Tensor) {
+      PyErr_Format(PyExc_TypeError, "%s: %U must be a tensor, got None", b.error_name.c_str(), bad.parameter->name);
+      return nullptr;
+    }
+    if (bad.parameter != nullptr) {
+      PyErr_Format(PyExc_OverflowError, "%s: %U = %R does not fit in a 64-bit int", b.error_name.c_str(),
+                   bad.parameter->name, bad.value);
+      return nullptr;
+    }
     return PyObject_Vectorcall(b.fallback, args, nargsf, kwnames);
   }
   {
@@ -295,6 +321,10 @@ PyObject* bind(PyObject* /*module*/, PyObject* overload) {
   b->fallback = overload;
   if (!overload_name.empty()) {
     b->name += "." + overload_name;
+  }
+  b->error_name = name;
+  if (const auto colons = b->error_name.find("::"); colons != std::string::npos) {
+    b->error_name.replace(colons, 2, ".");
   }
   b->def = PyMethodDef{b->name.c_str(), reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call)),
                        METH_FASTCALL | METH_KEYWORDS, nullptr};

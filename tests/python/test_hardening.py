@@ -313,3 +313,63 @@ def test_import_against_another_torch_release_names_both():
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
     assert run.returncode != 0
     assert f"built against torch {running}, but torch {other} is installed" in run.stderr, run.stderr[-2000:]
+
+
+# ---- messages that say what is wrong ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: actops.mish(None), r"actops\.mish: x must be a tensor, got None"),
+        (lambda: actops.gelu(None, "tanh"), r"actops\.gelu: x must be a tensor, got None"),
+        (lambda: actops.swiglu(None), r"actops\.swiglu_packed: x must be a tensor, got None"),
+        (lambda: actops.maxout(None, 2), r"actops\.maxout: x must be a tensor, got None"),
+    ],
+)
+def test_a_none_tensor_is_named(call, message):
+    # before: "There were no tensor arguments to this function"
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_an_int_beyond_int64_is_named():
+    # before: "Expected a value of type 'int' ... but instead found type 'int'"
+    x = torch.randn(4, 8)
+    with pytest.raises(OverflowError, match=r"actops\.swiglu_packed: dim = 18446744073709551616 does not fit"):
+        actops.swiglu(x, 2**64)
+    with pytest.raises(OverflowError, match=r"actops\.maxout: pieces = 36893488147419103232 does not fit"):
+        actops.maxout(x, 2**65, 1)
+
+
+def test_build_information_without_its_keys_is_named(tmp_path, monkeypatch):
+    from actops import _library
+
+    info = tmp_path / "libactops.json"
+    info.write_text('{"version": "0.1.0"}')
+    monkeypatch.setattr(_library, "BUILD_INFO_PATH", info)
+    # before: a bare KeyError: 'torch'
+    with pytest.raises(ImportError, match=r"lacks 'torch'; rebuild it with `make build`"):
+        _library.build_info()
+
+
+def test_an_installed_package_is_told_to_reinstall(tmp_path, monkeypatch):
+    from actops import _library
+
+    monkeypatch.setattr(_library, "SOURCE_ROOT", tmp_path)  # site-packages: no setup.py beside the package
+    monkeypatch.setattr(_library, "BUILD_INFO_PATH", tmp_path / "missing.json")
+    with pytest.raises(ImportError, match=r"reinstall actops") as caught:
+        _library.build_info()
+    assert "make build" not in str(caught.value)
+
+
+@pytest.mark.parametrize("layer", [torch.nn.SiLU(inplace=True), torch.nn.Mish(inplace=True)], ids=str)
+def test_a_patched_inplace_activation_still_overwrites_its_input(layer):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), layer)
+    actops.patch(model)
+    assert model[1].inplace
+    h = torch.randn(3, 4)
+    expected = layer.__class__()(h.clone())
+    out = model[1](h)
+    assert out is h  # overwritten and returned, as the replaced layer did
+    torch.testing.assert_close(h, expected, rtol=2e-6, atol=1e-7)
