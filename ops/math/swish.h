@@ -14,10 +14,11 @@ namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
 
 // beta x, with the limits 0 sigma(.) = 0 and x sigma(0) = x / 2 where the
-// product is 0 * inf (swish(0; inf) = 0, swish(inf; 0) = inf).
+// product is 0 * inf (swish(0; inf) = 0, swish(inf; 0) = inf); a NaN beta
+// stays NaN (x sigma(NaN x) is NaN for every x, as the composite gives).
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE T beta_times(T x, T beta) {
-  return where((x == c<T>(0)) | (beta == c<T>(0)), c<T>(0), beta * x);
+  return where(((x == c<T>(0)) | (beta == c<T>(0))) & (beta == beta), c<T>(0), beta * x);
 }
 
 // x sigma(beta x), scaled (see Scaled in common.h): a gated unit multiplies
@@ -65,6 +66,9 @@ struct SwishOf {
   C10_HOST_DEVICE ACTOPS_INLINE T beta_x(T x) const {
     if constexpr (kUnit) {
       return x;
+    }
+    if (beta != beta) {  // NaN: NaN everywhere, as x sigma(NaN x)
+      return c<T>(beta);
     }
     if (beta == 0) {
       return c<T>(0);

@@ -373,3 +373,36 @@ def test_a_patched_inplace_activation_still_overwrites_its_input(layer):
     out = model[1](h)
     assert out is h  # overwritten and returned, as the replaced layer did
     torch.testing.assert_close(h, expected, rtol=2e-6, atol=1e-7)
+
+
+# ---- NaN as the composites have it --------------------------------------------------------
+
+
+def _gradients(fn, *inputs):
+    leaves = [t.clone().requires_grad_() for t in inputs]
+    out = fn(*leaves)
+    return (out, *torch.autograd.grad(out.sum(), leaves))
+
+
+def test_reglu_nan_gradients_follow_the_composite():
+    # before: reglu(g=-1, u=nan) gave d/dg = NaN (0 in relu(g) * u), reglu(g=nan, u=7) gave d/dg = 0 (7)
+    nan = float("nan")
+    g = torch.tensor([-1.0, nan, 2.0, 0.0, nan], dtype=torch.float64)
+    u = torch.tensor([nan, 7.0, 3.0, nan, nan], dtype=torch.float64)
+    got = _gradients(actops.reglu, g, u)
+    expected = _gradients(lambda a, b: torch.relu(a) * b, g, u)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, equal_nan=True, rtol=0, atol=0)
+    packed = _gradients(lambda x: actops.reglu(x, dim=-1), torch.cat([g, u]))
+    torch.testing.assert_close(packed[1], torch.cat(expected[1:]), equal_nan=True, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("beta", [float("nan"), "tensor"])
+def test_a_nan_beta_gives_nan(beta):
+    # before: swiglu(0, 1, beta=nan) and swish(0, nan) were 0; x * sigmoid(nan * x) is NaN
+    x = torch.tensor([0.0, 1.0, -3.0], dtype=torch.float64)
+    b = torch.tensor(float("nan"), dtype=torch.float64) if beta == "tensor" else beta
+    assert actops.swish(x, b).isnan().all()
+    if beta != "tensor":
+        assert actops.swiglu(x, torch.ones_like(x), beta=beta).isnan().all()
+        assert actops.swish_(x.clone(), beta).isnan().all()
