@@ -776,6 +776,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="most seconds measured per timing (default 1, more for calls slower than 0.4 s; --quick 0.05)",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="also draw the speed-ups over the eager peer per op and size as a PNG to PATH (scripts/plot_bench.py)",
+    )
     return p.parse_args(argv)
 
 
@@ -851,6 +856,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with open(args.json, "w") as f:
             json.dump(_finite(document), f, indent=1, allow_nan=False)
             f.write("\n")
+    if args.plot:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from plot_bench import plot_results  # scripts/plot_bench.py, beside this file
+
+        print(f"bench.py: figure in {plot_results({'environment': env, 'results': rows}, args.plot)}", file=sys.stderr)
     print(f"bench.py: done in {env['wall_s']:.1f} s", file=sys.stderr)
     return 0
 
