@@ -10,8 +10,11 @@ if its shape differs, an error if its dtype does; no autograd through it),
 as torch's own ``out=``. The element-wise ops have in-place forms,
 ``mish_``, ``relu2_``, ``swish_``, ``gelu_`` and ``trelu_``.
 
-A call costs little more than the C++ op: in eager mode the functions call
-builtins from actops/lib/_fast_call.so, bound once to each overload
+Each function's signature and docstring are written here; its body is
+written once for every op by ``@_face`` (actops/_faces.py) from the op's
+entry in :mod:`actops.registry` and its registered schemas. A call costs
+little more than the C++ op: in eager mode the functions call builtins from
+actops/lib/_fast_call.so, bound once to each overload
 (``torch.ops.actops.swish.default``), which reach the same operator through
 the dispatcher without torch.ops' per-call Python frame and generic argument
 conversion; the argument checks are the C++ op's. torch.compile and
@@ -20,72 +23,21 @@ torch.export trace the OpOverloads themselves, and TorchScript scripts the
 
 from __future__ import annotations
 
-import numbers
-from types import SimpleNamespace
 from typing import Optional, Union
 
 import torch
 from torch import Tensor
 
-from actops._library import load_fast_call
+from actops import registry
+from actops._faces import EAGER as _EAGER, TRACED as _TRACED, face as _face  # noqa: F401 (_EAGER, _TRACED: tests)
 
-__all__ = [
-    "cpu_capability",
-    "geglu",
-    "gelu",
-    "gelu_",
-    "maxout",
-    "mish",
-    "mish_",
-    "reglu",
-    "relu2",
-    "relu2_",
-    "swiglu",
-    "swish",
-    "swish_",
-    "trelu",
-    "trelu_",
-]
-
-# What the functions take as a tensor argument: tensors, and the proxies of
-# torch.fx.symbolic_trace (FX-based tools: quantization, transformers'
-# tracer), which the op records as a node. A Python function cannot be
-# scripted with it (TorchScript takes the torch.jit.is_scripting() branches).
-_TENSOR_LIKE = (Tensor, torch.fx.Proxy)
-
-# The overloads the functions call, resolved once. In eager mode they are
-# the _fast_call bindings (ops/python/fast_call.cpp): builtins that call the
-# same operators through the dispatcher, without torch.ops' per-call argument
-# conversion (about 1.2 us less a call, the kernel time of 4096 elements);
-# under torch.compile and torch.export, the OpOverloads themselves, which
-# they trace (torch.compiler.is_compiling() is a constant to them).
-_OPS = (
-    "mish",
-    "relu2",
-    "swish",
-    "swish_learnable",
-    "gelu",
-    "trelu",
-    "trelu_learnable",
-    "maxout",
-    *(f"{name}{form}" for name in ("swiglu", "geglu", "reglu") for form in ("", "_packed")),
+__all__ = sorted(
+    [
+        "cpu_capability",
+        *registry.names(),
+        *(f"{op.name}_" for op in registry.OPS if op.inplace_op),
+    ]
 )
-
-
-def _overloads(bind) -> SimpleNamespace:
-    """<op>, <op>_out and (where the op has one) <op>_: bind(OpOverload)."""
-    ops = {}
-    for name in _OPS:
-        packet = getattr(torch.ops.actops, name)
-        ops[name], ops[f"{name}_out"] = bind(packet.default), bind(packet.out)
-        if hasattr(torch.ops.actops, f"{name}_"):
-            ops[f"{name}_"] = bind(getattr(torch.ops.actops, f"{name}_").default)
-    return SimpleNamespace(**ops)
-
-
-_EAGER = _overloads(load_fast_call().bind)
-_TRACED = _overloads(lambda overload: overload)
-_is_compiling = torch.compiler.is_compiling
 
 _INPLACE_DOC = """
 
@@ -100,30 +52,7 @@ _SAVES_COPY = (
 )
 
 
-def _number(op: str, name: str, value) -> float:
-    """value as a float, by torch's rule for a float argument: Python and
-    numpy numbers, bool included (as ``F.elu(x, alpha=True)`` takes it); else
-    a TypeError naming the op and the argument."""
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f"actops.{op}: {name} must be a number, got {type(value).__name__}")
-    return float(value)
-
-
-def _integer(op: str, name: str, value) -> int:
-    """value as an int, by torch's rule for an int argument: Python and numpy
-    integers, not bool (``F.glu(x, dim=True)`` is refused); else a TypeError
-    naming the op and the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"actops.{op}: {name} must be an int, got {type(value).__name__}")
-    return int(value)
-
-
-def _string(op: str, name: str, value) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"actops.{op}: {name} must be a string, got {type(value).__name__}")
-    return value
-
-
+@_face
 def mish(x: Tensor, out: Optional[Tensor] = None) -> Tensor:
     r"""Mish activation, element-wise: :math:`x \tanh(\operatorname{softplus}(x))`.
 
@@ -140,22 +69,14 @@ def mish(x: Tensor, out: Optional[Tensor] = None) -> Tensor:
     Returns:
         A tensor like ``x`` (same shape, dtype and memory format), or ``out``.
     """
-    if torch.jit.is_scripting():
-        return torch.ops.actops.mish(x) if out is None else torch.ops.actops.mish(x, out=out)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if out is None:
-        return ops.mish(x)
-    return ops.mish_out(x, out=out)
 
 
+@_face
 def mish_(x: Tensor) -> Tensor:
     """:func:`mish` in place."""
-    if torch.jit.is_scripting():
-        return torch.ops.actops.mish_(x)
-    ops = _TRACED if _is_compiling() else _EAGER
-    return ops.mish_(x)
 
 
+@_face
 def relu2(x: Tensor, out: Optional[Tensor] = None) -> Tensor:
     r"""Squared ReLU, element-wise: :math:`\operatorname{relu}(x)^2` (Primer).
 
@@ -167,22 +88,14 @@ def relu2(x: Tensor, out: Optional[Tensor] = None) -> Tensor:
         x: a float32, float64, bfloat16 or float16 tensor of any shape.
         out: the tensor to write the result into (optional).
     """
-    if torch.jit.is_scripting():
-        return torch.ops.actops.relu2(x) if out is None else torch.ops.actops.relu2(x, out=out)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if out is None:
-        return ops.relu2(x)
-    return ops.relu2_out(x, out=out)
 
 
+@_face
 def relu2_(x: Tensor) -> Tensor:
     """:func:`relu2` in place."""
-    if torch.jit.is_scripting():
-        return torch.ops.actops.relu2_(x)
-    ops = _TRACED if _is_compiling() else _EAGER
-    return ops.relu2_(x)
 
 
+@_face
 def swish(x: Tensor, beta: Union[float, Tensor] = 1.0, out: Optional[Tensor] = None) -> Tensor:
     r"""Swish activation, element-wise: :math:`x \, \sigma(\beta x)`; ``beta=1`` is SiLU.
 
@@ -197,34 +110,15 @@ def swish(x: Tensor, beta: Union[float, Tensor] = 1.0, out: Optional[Tensor] = N
     ``swish(inf) = inf``, ``swish(-inf) = 0`` (for ``beta > 0``), full relative
     accuracy in the negative tail.
     """
-    if torch.jit.is_scripting():
-        if isinstance(beta, Tensor):
-            if out is None:
-                return torch.ops.actops.swish_learnable(x, beta)
-            return torch.ops.actops.swish_learnable(x, beta, out=out)
-        if out is None:
-            return torch.ops.actops.swish(x, beta)
-        return torch.ops.actops.swish(x, beta, out=out)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(beta) is float:  # the common case first: one type test
-        return ops.swish(x, beta) if out is None else ops.swish_out(x, beta, out=out)
-    if isinstance(beta, _TENSOR_LIKE):
-        return ops.swish_learnable(x, beta) if out is None else ops.swish_learnable_out(x, beta, out=out)
-    beta = _number("swish", "beta", beta)
-    return ops.swish(x, beta) if out is None else ops.swish_out(x, beta, out=out)
 
 
+@_face
 def swish_(x: Tensor, beta: float = 1.0) -> Tensor:
     """:func:`swish` in place, with a fixed ``beta`` (a learnable ``beta``
     takes the out-of-place :func:`swish`)."""
-    if torch.jit.is_scripting():
-        return torch.ops.actops.swish_(x, beta)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(beta) is not float:
-        beta = _number("swish_", "beta", beta)
-    return ops.swish_(x, beta)
 
 
+@_face
 def gelu(x: Tensor, approximate: str = "none", out: Optional[Tensor] = None) -> Tensor:
     r"""GELU activation, element-wise: :math:`x \, \Phi(x)`.
 
@@ -238,26 +132,14 @@ def gelu(x: Tensor, approximate: str = "none", out: Optional[Tensor] = None) -> 
     The negative tail keeps its relative accuracy in both forms
     (``gelu(-10) = -7.6e-23`` in float64, not 0).
     """
-    if torch.jit.is_scripting():
-        if out is None:
-            return torch.ops.actops.gelu(x, approximate)
-        return torch.ops.actops.gelu(x, approximate, out=out)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(approximate) is not str:
-        approximate = _string("gelu", "approximate", approximate)
-    return ops.gelu(x, approximate) if out is None else ops.gelu_out(x, approximate, out=out)
 
 
+@_face
 def gelu_(x: Tensor, approximate: str = "none") -> Tensor:
     """:func:`gelu` in place."""
-    if torch.jit.is_scripting():
-        return torch.ops.actops.gelu_(x, approximate)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(approximate) is not str:
-        approximate = _string("gelu_", "approximate", approximate)
-    return ops.gelu_(x, approximate)
 
 
+@_face
 def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0, out: Optional[Tensor] = None) -> Tensor:
     r"""Thresholded ReLU with a leak: ``x`` where ``x > threshold``, ``alpha * x`` elsewhere.
 
@@ -277,42 +159,15 @@ def trelu(x: Tensor, threshold: float = 1.0, alpha: Union[float, Tensor] = 0.0, 
             the threshold, reduced to its shape).
         out: the tensor to write the result into (optional).
     """
-    if torch.jit.is_scripting():
-        if isinstance(alpha, Tensor):
-            if out is None:
-                return torch.ops.actops.trelu_learnable(x, alpha, threshold)
-            return torch.ops.actops.trelu_learnable(x, alpha, threshold, out=out)
-        if out is None:
-            return torch.ops.actops.trelu(x, threshold, alpha)
-        return torch.ops.actops.trelu(x, threshold, alpha, out=out)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(threshold) is not float:
-        threshold = _number("trelu", "threshold", threshold)
-    if isinstance(alpha, _TENSOR_LIKE):
-        return (
-            ops.trelu_learnable(x, alpha, threshold)
-            if out is None
-            else ops.trelu_learnable_out(x, alpha, threshold, out=out)
-        )
-    if type(alpha) is not float:
-        alpha = _number("trelu", "alpha", alpha)
-    return ops.trelu(x, threshold, alpha) if out is None else ops.trelu_out(x, threshold, alpha, out=out)
 
 
+@_face
 def trelu_(x: Tensor, threshold: float = 1.0, alpha: float = 0.0) -> Tensor:
     """:func:`trelu` in place, with a fixed ``alpha``. Truly in place also
     in training: the backward keeps only the 1-byte mask ``x > threshold``,
     computed in the same pass, never a copy of ``x``. A leaf that requires
     grad is refused, and a tensor an earlier op saved for its backward makes
     that backward raise (version counter), as torch's in-place ops do."""
-    if torch.jit.is_scripting():
-        return torch.ops.actops.trelu_(x, threshold, alpha)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(threshold) is not float:
-        threshold = _number("trelu_", "threshold", threshold)
-    if type(alpha) is not float:
-        alpha = _number("trelu_", "alpha", alpha)
-    return ops.trelu_(x, threshold, alpha)
 
 
 _GATED_DOC = r"""
@@ -344,45 +199,7 @@ _GATED_DOC = r"""
 """
 
 
-def _packed_dim(name: str, up, dim: Optional[int]):
-    """(up, dim) with a dim passed in up's place, `{name}(x, 0)`, moved to dim."""
-    if isinstance(up, numbers.Integral) and not isinstance(up, bool):
-        if dim is not None:
-            raise TypeError(f"actops.{name}: dim given twice ({up} and dim={dim})")
-        return None, int(up)
-    if dim is not None and type(dim) is not int:
-        dim = _integer(name, "dim", dim)
-    if up is not None and not isinstance(up, _TENSOR_LIKE):
-        raise TypeError(
-            f"actops.{name}: up must be a tensor (split form) or dim an int (packed form), got {type(up).__name__}"
-        )
-    return up, dim
-
-
-def _gated(
-    name: str, gate: Tensor, up, dim: Optional[int], layout: Optional[str], out: Optional[Tensor], **params
-) -> Tensor:
-    """The packed op (x, dim, layout) or the split op (gate, up) of a gated unit."""
-    ops = _TRACED if _is_compiling() else _EAGER
-    split, split_out = getattr(ops, name), getattr(ops, f"{name}_out")
-    packed, packed_out = getattr(ops, f"{name}_packed"), getattr(ops, f"{name}_packed_out")
-    up, dim = _packed_dim(name, up, dim)
-    if up is None:
-        dim = -1 if dim is None else dim
-        layout = "gate_up" if layout is None else layout
-        if out is None:
-            return packed(gate, dim, layout=layout, **params)
-        return packed_out(gate, dim, layout=layout, **params, out=out)
-    if dim is not None or layout is not None:
-        raise TypeError(
-            f"actops.{name}: dim and layout belong to the packed form {name}(x, dim, layout=...); "
-            f"the split form {name}(gate, up) takes neither"
-        )
-    if out is None:
-        return split(gate, up, **params)
-    return split_out(gate, up, **params, out=out)
-
-
+@_face
 def swiglu(
     gate: Tensor,
     up: Union[Tensor, int, None] = None,
@@ -393,10 +210,10 @@ def swiglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
     out: Optional[Tensor] = None,
-) -> Tensor:
-    return _gated("swiglu", gate, up, dim, layout, out, beta=beta, limit=limit, up_offset=up_offset)
+) -> Tensor: ...
 
 
+@_face
 def geglu(
     gate: Tensor,
     up: Union[Tensor, int, None] = None,
@@ -407,10 +224,10 @@ def geglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
     out: Optional[Tensor] = None,
-) -> Tensor:
-    return _gated("geglu", gate, up, dim, layout, out, approximate=approximate, limit=limit, up_offset=up_offset)
+) -> Tensor: ...
 
 
+@_face
 def reglu(
     gate: Tensor,
     up: Union[Tensor, int, None] = None,
@@ -420,8 +237,7 @@ def reglu(
     limit: Optional[float] = None,
     up_offset: float = 0.0,
     out: Optional[Tensor] = None,
-) -> Tensor:
-    return _gated("reglu", gate, up, dim, layout, out, limit=limit, up_offset=up_offset)
+) -> Tensor: ...
 
 
 swiglu.__doc__ = r"""SwiGLU: :math:`\operatorname{swish}_\beta(\text{gate}) \cdot (\text{up} + \text{up\_offset})`,
@@ -436,6 +252,7 @@ reglu.__doc__ = r"""ReGLU: :math:`\operatorname{relu}(\text{gate}) \cdot (\text{
     derivative of relu at 0 is taken as 0, as :func:`torch.relu`'s).""" + _GATED_DOC.format(name="reglu")
 
 
+@_face
 def maxout(x: Tensor, pieces: int, dim: int = 1, out: Optional[Tensor] = None) -> Tensor:
     r"""Maxout: the size ``C * pieces`` of ``dim`` is split into ``C`` groups of
     ``pieces`` consecutive elements, and each group gives its maximum.
@@ -447,14 +264,6 @@ def maxout(x: Tensor, pieces: int, dim: int = 1, out: Optional[Tensor] = None) -
     to 256 pieces), not the input. ``out``: the tensor to write the result
     into (optional).
     """
-    if torch.jit.is_scripting():
-        if out is None:
-            return torch.ops.actops.maxout(x, pieces, dim)
-        return torch.ops.actops.maxout(x, pieces, dim, out=out)
-    ops = _TRACED if _is_compiling() else _EAGER
-    if type(pieces) is not int or type(dim) is not int:
-        pieces, dim = _integer("maxout", "pieces", pieces), _integer("maxout", "dim", dim)
-    return ops.maxout(x, pieces, dim) if out is None else ops.maxout_out(x, pieces, dim, out=out)
 
 
 def cpu_capability() -> str:
