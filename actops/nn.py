@@ -1,13 +1,45 @@
-"""``torch.nn.Module`` faces of the actops ops."""
+"""``torch.nn.Module`` faces of the actops ops.
+
+The modules' defaults are the ops' (read from their registered schemas
+through :mod:`actops.registry`), and their arguments are checked by the op
+itself: a module calls its function once on an empty input when it is built,
+so a bad ``approximate``, ``layout`` or ``limit`` fails there, with the op's
+message naming the module."""
 
 from __future__ import annotations
 
-from typing import List, Optional
+import re
+from typing import Any, Callable, List, Optional
 
 import torch
 from torch import Tensor
 
-__all__ = ["GELU", "GeGLU", "Maxout", "Mish", "ReGLU", "ReLU2", "SwiGLU", "Swish", "TReLU"]
+from actops import functional, registry
+
+__all__ = sorted(name for op in registry.OPS for name in op.modules)
+
+
+def _default(op: str, argument: str) -> Any:
+    """The default of one of the op's arguments: its schema's."""
+    return registry.get(op).default(argument)
+
+
+def _check(module: str, function: Callable, x: Tensor, *args, **kwargs) -> None:
+    """Call the op's function on the empty input ``x`` with the module's
+    arguments: its checks are the module's. Its TypeError stays one, its
+    value checks (RuntimeError from the op) become a ValueError; both name
+    the module instead of the op."""
+    try:
+        function(x, *args, **kwargs)
+    except (TypeError, RuntimeError) as error:
+        message = re.sub(r"^actops\.[A-Za-z0-9_]+: ", "", str(error).splitlines()[0])
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"actops.nn.{module}: {message}") from None
+
+
+def _empty(*shape: int) -> Tensor:
+    """An empty CPU tensor for _check (on CPU also under a ``torch.device("meta")`` context)."""
+    return torch.empty(shape, device="cpu")
 
 
 def _channel_view(parameter: Tensor, x: Tensor) -> Tensor:
@@ -112,9 +144,14 @@ class Swish(torch.nn.Module):
     __constants__ = ["learnable", "inplace"]
 
     def __init__(
-        self, beta: float = 1.0, learnable: bool = False, num_parameters: int = 1, inplace: bool = False
+        self,
+        beta: float = _default("swish", "beta"),
+        learnable: bool = False,
+        num_parameters: int = 1,
+        inplace: bool = False,
     ) -> None:
         super().__init__()
+        _check("Swish", functional.swish, _empty(0), beta)
         if learnable and inplace:
             raise ValueError("actops.nn.Swish: inplace=True needs a fixed beta (learnable=False)")
         self.learnable = learnable
@@ -151,11 +188,10 @@ class GELU(torch.nn.Module):
 
     __constants__ = ["approximate", "inplace"]
 
-    def __init__(self, approximate: str = "none", inplace: bool = False) -> None:
+    def __init__(self, approximate: str = _default("gelu", "approximate"), inplace: bool = False) -> None:
         super().__init__()
+        _check("GELU", functional.gelu, _empty(0), approximate)
         self.inplace = inplace
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"actops.nn.GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
@@ -187,13 +223,14 @@ class TReLU(torch.nn.Module):
 
     def __init__(
         self,
-        threshold: float = 1.0,
-        alpha: float = 0.0,
+        threshold: float = _default("trelu", "threshold"),
+        alpha: float = _default("trelu", "alpha"),
         learnable: bool = False,
         num_parameters: int = 1,
         inplace: bool = False,
     ) -> None:
         super().__init__()
+        _check("TReLU", functional.trelu, _empty(0), threshold, alpha)
         if learnable and inplace:
             raise ValueError("actops.nn.TReLU: inplace=True needs a fixed alpha (learnable=False)")
         self.inplace = inplace
@@ -223,18 +260,32 @@ class TReLU(torch.nn.Module):
 class _GatedLinear(torch.nn.Module):
     """One fused ``Linear`` to ``2 * out_features`` (gate and up in the
     module's layout) followed by the packed gated op, which reads both parts
-    in place."""
+    in place. ``options``: the op's own arguments (``beta``, ``approximate``),
+    checked with the others by the op."""
 
     __constants__ = ["in_features", "out_features", "layout", "limit", "up_offset"]
+    _op = ""  # the gated function: "swiglu", "geglu", "reglu"
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool, layout: str, limit: Optional[float], up_offset: float
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool,
+        layout: str,
+        limit: Optional[float],
+        up_offset: float,
+        **options: Any,
     ) -> None:
         super().__init__()
-        if layout not in _LAYOUTS:
-            raise ValueError(f"actops.nn.{type(self).__name__}: layout must be one of {_LAYOUTS}, got {layout!r}")
-        if limit is not None and not limit > 0:
-            raise ValueError(f"actops.nn.{type(self).__name__}: limit must be positive, got {limit}")
+        _check(
+            type(self).__name__,
+            getattr(functional, self._op),
+            _empty(0, 2),
+            layout=layout,
+            limit=limit,
+            up_offset=up_offset,
+            **options,
+        )
         self.in_features = in_features
         self.out_features = out_features
         self.layout = layout
@@ -245,16 +296,13 @@ class _GatedLinear(torch.nn.Module):
     def _options(self) -> List[str]:
         options = [f"in_features={self.in_features}", f"out_features={self.out_features}"]
         options.append(f"bias={self.proj.bias is not None}")
-        if self.layout != "gate_up":
+        if self.layout != _default(self._op, "layout"):
             options.append(f"layout={self.layout!r}")
         if self.limit is not None:
             options.append(f"limit={self.limit}")
-        if self.up_offset != 0.0:
+        if self.up_offset != _default(self._op, "up_offset"):
             options.append(f"up_offset={self.up_offset}")
         return options
-
-
-_LAYOUTS = ("gate_up", "up_gate", "interleaved")
 
 
 class SwiGLU(_GatedLinear):
@@ -276,6 +324,8 @@ class SwiGLU(_GatedLinear):
             even, up at odd positions, as GPT-OSS's fused projection).
     """
 
+    _op = "swiglu"
+
     __constants__ = _GatedLinear.__constants__ + ["beta"]
 
     def __init__(
@@ -284,12 +334,12 @@ class SwiGLU(_GatedLinear):
         out_features: int,
         bias: bool = True,
         *,
-        beta: float = 1.0,
-        limit: Optional[float] = None,
-        up_offset: float = 0.0,
-        layout: str = "gate_up",
+        beta: float = _default("swiglu", "beta"),
+        limit: Optional[float] = _default("swiglu", "limit"),
+        up_offset: float = _default("swiglu", "up_offset"),
+        layout: str = _default("swiglu", "layout"),
     ) -> None:
-        super().__init__(in_features, out_features, bias, layout, limit, up_offset)
+        super().__init__(in_features, out_features, bias, layout, limit, up_offset, beta=beta)
         self.beta = float(beta)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -299,7 +349,7 @@ class SwiGLU(_GatedLinear):
 
     def extra_repr(self) -> str:
         options = self._options()
-        if self.beta != 1.0:
+        if self.beta != _default("swiglu", "beta"):
             options.append(f"beta={self.beta}")
         return ", ".join(options)
 
@@ -315,6 +365,8 @@ class GeGLU(_GatedLinear):
         layout: ``"gate_up"``, ``"up_gate"`` or ``"interleaved"`` (see :class:`SwiGLU`).
     """
 
+    _op = "geglu"
+
     __constants__ = _GatedLinear.__constants__ + ["approximate"]
 
     def __init__(
@@ -323,12 +375,18 @@ class GeGLU(_GatedLinear):
         out_features: int,
         bias: bool = True,
         *,
-        approximate: str = "none",
-        layout: str = "gate_up",
+        approximate: str = _default("geglu", "approximate"),
+        layout: str = _default("geglu", "layout"),
     ) -> None:
-        super().__init__(in_features, out_features, bias, layout, None, 0.0)
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"actops.nn.GeGLU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        super().__init__(
+            in_features,
+            out_features,
+            bias,
+            layout,
+            _default("geglu", "limit"),
+            _default("geglu", "up_offset"),
+            approximate=approximate,
+        )
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
@@ -336,7 +394,7 @@ class GeGLU(_GatedLinear):
 
     def extra_repr(self) -> str:
         options = self._options()
-        if self.approximate != "none":
+        if self.approximate != _default("geglu", "approximate"):
             options.append(f"approximate={self.approximate!r}")
         return ", ".join(options)
 
@@ -351,8 +409,14 @@ class ReGLU(_GatedLinear):
         layout: ``"gate_up"``, ``"up_gate"`` or ``"interleaved"`` (see :class:`SwiGLU`).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, layout: str = "gate_up") -> None:
-        super().__init__(in_features, out_features, bias, layout, None, 0.0)
+    _op = "reglu"
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, *, layout: str = _default("reglu", "layout")
+    ) -> None:
+        super().__init__(
+            in_features, out_features, bias, layout, _default("reglu", "limit"), _default("reglu", "up_offset")
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.ops.actops.reglu_packed(self.proj(x), -1, layout=self.layout)
@@ -373,8 +437,7 @@ class Maxout(torch.nn.Module):
 
     def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
         super().__init__()
-        if pieces < 1:
-            raise ValueError(f"actops.nn.Maxout: pieces must be at least 1, got {pieces}")
+        _check("Maxout", functional.maxout, _empty(0, 0), pieces, -1)
         self.in_features = in_features
         self.out_features = out_features
         self.pieces = pieces
