@@ -148,6 +148,10 @@ class Op:
 
     # ---- parameters, from the schemas -----------------------------------------
 
+    def tensors(self, op: Optional[str] = None) -> Tuple[str, ...]:
+        """The names of an op's tensor arguments (default: ``op``), ``out`` aside."""
+        return tuple(a.name for a in self.schema(op).arguments if a.name != "out" and _is_tensor(a.type))
+
     @property
     def parameters(self) -> Dict[str, Any]:
         """Every scalar argument of the function's ops with its schema default,

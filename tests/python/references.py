@@ -1,12 +1,17 @@
 """Independent float64 references: the textbook formulas, written with
-torch's own float64 functions, not with actops' algebra."""
+torch's own float64 functions, not with actops' algebra, keyed by registry
+name in FORMULAS. An op without one here is checked against its registry
+entry's reference formula in float64 (:func:`formulas`)."""
 
 from __future__ import annotations
 
 import math
+from typing import Callable, Tuple
 
 import torch
 import torch.nn.functional as F
+
+from actops import registry
 
 
 def mish(x: torch.Tensor) -> torch.Tensor:
@@ -66,3 +71,32 @@ def relu2(x: torch.Tensor) -> torch.Tensor:
 def relu2_derivative(x: torch.Tensor) -> torch.Tensor:
     x = x.double()
     return 2 * torch.relu(x)
+
+
+# registry name -> (f(x, *args), f'(x, *args)) in float64, args as actops.<name> takes them
+FORMULAS = {
+    "mish": (mish, mish_derivative),
+    "relu2": (relu2, relu2_derivative),
+    "swish": (swish, swish_derivative),
+    "gelu": (gelu, gelu_derivative),
+    "trelu": (trelu, trelu_derivative),
+}
+assert set(FORMULAS) <= set(registry.names()), set(FORMULAS) - set(registry.names())
+
+
+def formulas(name: str) -> Tuple[Callable, Callable]:
+    """(f, f') in float64 for an element-wise op: the textbook formulas above,
+    or the registry's reference formula and its derivative by autograd."""
+    if name in FORMULAS:
+        return FORMULAS[name]
+    reference = registry.get(name).reference
+
+    def f(x: torch.Tensor, *args) -> torch.Tensor:
+        return reference(x.double(), *args)
+
+    def derivative(x: torch.Tensor, *args) -> torch.Tensor:
+        x = x.double().detach().requires_grad_()
+        (g,) = torch.autograd.grad(f(x, *args).sum(), x)
+        return g
+
+    return f, derivative

@@ -15,12 +15,14 @@ import torch.nn.functional as F
 
 import actops
 import references as refs
+from actops import registry
 from conftest import FLOAT_DTYPES, assert_close_ulps, assert_passes_under_capability
 
 
 @dataclasses.dataclass(frozen=True)
 class Case:
     name: str
+    entry: registry.Op
     op: Callable  # the registered op, called as op(x, *args)
     args: tuple
     function: Callable[[torch.Tensor], torch.Tensor]  # the Python face, same parameters
@@ -54,120 +56,114 @@ INF = float("inf")
 ops = torch.ops.actops
 
 
-def activation(name, args, function, module, reference, derivative, torch_equivalent, limits, tail=((), ()), **kw):
-    op = getattr(ops, name.split("[")[0])
-    backward_op = getattr(ops, f"{op.__name__}_backward")
+def is_elementwise(entry: registry.Op) -> bool:
+    """An op of one tensor x whose other arguments are numbers (with defaults)."""
+    scalars_defaulted = all(name in entry.defaults for name in entry.parameters)
+    return entry.kind in ("unary", "parametric") and entry.tensors() == ("x",) and scalars_defaulted
+
+
+def activation(entry: registry.Op, label: str = "", arguments: dict | None = None, **kw) -> Case:
+    """A case of an element-wise op: its registry entry called with these
+    arguments (the rest at their defaults) and what the tests need beyond
+    the registry (kw: Case's fields)."""
+    arguments = arguments or {}
+    op = getattr(ops, entry.op)
+    args = tuple(arguments.get(name, default) for name, default in entry.defaults.items())
+    backward_op = getattr(ops, f"{entry.op}_backward")
+    f64, derivative = refs.formulas(entry.name)
+    module_class = entry.module_classes[0]
     return Case(
-        name=name,
+        name=f"{entry.name}[{label}]" if label else entry.name,
+        entry=entry,
         op=op,
         args=args,
-        function=function,
-        module=module,
-        reference=reference,
-        derivative=derivative,
-        torch_equivalent=torch_equivalent,
-        limits=limits,
-        tail=tail,
+        function=lambda x: entry.function(x, **arguments),
+        module=lambda: module_class(**arguments),
+        reference=lambda x: f64(x, *args),
+        derivative=lambda x: derivative(x, *args),
+        torch_equivalent=kw.pop("torch_equivalent", lambda x: entry.reference(x, *args)),
+        limits=kw.pop("limits", ()),
+        tail=kw.pop("tail", ((), ())),
         backward=kw.pop("backward", lambda g, x: backward_op(g, x, *args)),
+        smooth=f"{entry.op}_double_backward" in entry.backward_ops,
         **kw,
     )
 
 
-CASES = [
-    activation(
-        "mish",
-        (),
-        actops.mish,
-        actops.nn.Mish,
-        refs.mish,
-        refs.mish_derivative,
-        F.mish,
-        limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0), (-88.0, -88.0 * 6.0546e-39)),
-        tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
-    ),
-    activation(
-        "relu2",
-        (),
-        actops.relu2,
-        actops.nn.ReLU2,
-        refs.relu2,
-        refs.relu2_derivative,
-        lambda x: torch.relu(x).square(),
-        # relu2 overflows to inf above sqrt(finfo.max) (1.8e19 in float32, 1.3e154 in float64): inf is the right answer
-        limits=(
-            (INF, INF),
-            (-INF, 0.0),
-            (1e4, 1e8),
-            (-1e4, 0.0),
-            (3.0, 9.0),
-            (-3.0, 0.0),
-            (1e-30, 1e-60),
-            (1e20, 1e40),
-            (1e155, INF),
-            (-1e155, 0.0),
+# What the tests need beyond the registry, keyed by registry name: one dict
+# per case, with its arguments (else the defaults), the torch op it equals
+# (else the registry's reference formula), its values at the edges of the
+# float range and in its negative tail. An element-wise op not listed here
+# gets one case with its default arguments.
+CASE_DATA = {
+    "mish": [
+        dict(
+            torch_equivalent=F.mish,
+            limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0), (-88.0, -88.0 * 6.0546e-39)),
+            tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
+        )
+    ],
+    "relu2": [
+        dict(
+            # relu2 overflows to inf above sqrt(finfo.max) (1.8e19 in float32, 1.3e154 in float64): inf is the right answer
+            limits=(
+                (INF, INF),
+                (-INF, 0.0),
+                (1e4, 1e8),
+                (-1e4, 0.0),
+                (3.0, 9.0),
+                (-3.0, 0.0),
+                (1e-30, 1e-60),
+                (1e20, 1e40),
+                (1e155, INF),
+                (-1e155, 0.0),
+            ),
+            kinks=(0.0,),  # f'' jumps from 0 to 2 there; no negative tail: f = 0 for x <= 0
+        )
+    ],
+    "swish": [
+        dict(
+            arguments={"beta": 1.0},
+            torch_equivalent=F.silu,
+            limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0)),
+            tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
         ),
-        kinks=(0.0,),  # f'' jumps from 0 to 2 there; no negative tail: f = 0 for x <= 0
-    ),
-    activation(
-        "swish",
-        (1.0,),
-        actops.swish,
-        actops.nn.Swish,
-        refs.swish,
-        refs.swish_derivative,
-        F.silu,
-        limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (88.0, 88.0)),
-        tail=((-30.0, -40.0, -60.0), (-30.0, -60.0)),
-    ),
-    activation(
-        "swish[beta=1.7]",
-        (1.7,),
-        lambda x: actops.swish(x, beta=1.7),
-        lambda: actops.nn.Swish(beta=1.7),
-        lambda x: refs.swish(x, 1.7),
-        lambda x: refs.swish_derivative(x, 1.7),
-        lambda x: x * torch.sigmoid(1.7 * x),
-        limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0)),
-        tail=((-30.0, -40.0, -60.0), (-30.0, -45.0)),
-    ),
-    activation(
-        "gelu",
-        ("none",),
-        actops.gelu,
-        actops.nn.GELU,
-        refs.gelu,
-        refs.gelu_derivative,
-        F.gelu,
-        limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (-10.0, -7.619853024160595e-23)),
-        tail=((-10.0, -20.0, -35.0), (-5.0, -10.0)),
-    ),
-    activation(
-        "gelu[tanh]",
-        ("tanh",),
-        lambda x: actops.gelu(x, approximate="tanh"),
-        lambda: actops.nn.GELU("tanh"),
-        lambda x: refs.gelu(x, "tanh"),
-        lambda x: refs.gelu_derivative(x, "tanh"),
-        lambda x: F.gelu(x, approximate="tanh"),
-        limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (1e20, 1e20), (-1e20, 0.0)),
-        tail=((-10.0, -15.0, -20.0), (-5.0, -9.0)),
-    ),
-    activation(
-        "trelu",
-        (1.0, 0.1),
-        lambda x: actops.trelu(x, threshold=1.0, alpha=0.1),
-        lambda: actops.nn.TReLU(threshold=1.0, alpha=0.1),
-        lambda x: refs.trelu(x, 1.0, 0.1),
-        lambda x: refs.trelu_derivative(x, 1.0, 0.1),
-        lambda x: torch.where(x > 1.0, x, 0.1 * x),
-        limits=((INF, INF), (-INF, -INF), (1e4, 1e4), (-1e4, -1e3), (1.0, 0.1)),
-        backward=lambda g, x: ops.trelu_backward(g, x > 1.0, 0.1),
-        saves="mask",
-        smooth=False,
-        ulps=1.0,
-        kinks=(1.0,),
-    ),
-]
+        dict(
+            label="beta=1.7",
+            arguments={"beta": 1.7},
+            limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0)),
+            tail=((-30.0, -40.0, -60.0), (-30.0, -45.0)),
+        ),
+    ],
+    "gelu": [
+        dict(
+            arguments={"approximate": "none"},
+            torch_equivalent=F.gelu,
+            limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (-10.0, -7.619853024160595e-23)),
+            tail=((-10.0, -20.0, -35.0), (-5.0, -10.0)),
+        ),
+        dict(
+            label="tanh",
+            arguments={"approximate": "tanh"},
+            torch_equivalent=lambda x: F.gelu(x, approximate="tanh"),
+            limits=((INF, INF), (-INF, 0.0), (1e4, 1e4), (-1e4, 0.0), (1e20, 1e20), (-1e20, 0.0)),
+            tail=((-10.0, -15.0, -20.0), (-5.0, -9.0)),
+        ),
+    ],
+    "trelu": [
+        dict(
+            arguments={"threshold": 1.0, "alpha": 0.1},
+            limits=((INF, INF), (-INF, -INF), (1e4, 1e4), (-1e4, -1e3), (1.0, 0.1)),
+            backward=lambda g, x: ops.trelu_backward(g, x > 1.0, 0.1),
+            saves="mask",
+            ulps=1.0,
+            kinks=(1.0,),
+        )
+    ],
+}
+ELEMENTWISE = [entry for entry in registry.OPS if is_elementwise(entry)]
+assert set(CASE_DATA) <= {entry.name for entry in ELEMENTWISE}, set(CASE_DATA)
+CASES = [activation(entry, **data) for entry in ELEMENTWISE for data in CASE_DATA.get(entry.name, [{}])]
 SMOOTH = [case for case in CASES if case.smooth]
 TAILED = [case for case in CASES if any(case.tail)]  # a negative tail where f is tiny but not 0
 
@@ -416,11 +412,12 @@ def test_opcheck(case):
         torch.library.opcheck(case.op.default, (x, *case.args))
     x = torch.randn(3, 7, dtype=torch.float64, requires_grad=True)
     grad = torch.randn(3, 7, dtype=torch.float64, requires_grad=True)
+    backward = getattr(ops, f"{case.op.__name__}_backward")
     if case.saves == "mask":
-        torch.library.opcheck(ops.trelu_with_mask, (x, *case.args))
-        torch.library.opcheck(ops.trelu_backward, (grad, x > case.args[0], case.args[1]))
+        (with_mask,) = case.entry.saving_ops
+        torch.library.opcheck(getattr(ops, with_mask), (x, *case.args))
+        torch.library.opcheck(backward, (grad, x > case.args[0], case.args[1]))
     else:
-        backward = getattr(ops, f"{case.op.__name__}_backward")
         torch.library.opcheck(backward, (grad, x, *case.args))
 
 
@@ -457,9 +454,7 @@ def test_torchscript_module_save_load(case, tmp_path):
     torch.testing.assert_close(g_loaded, g_eager, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize(
-    "function", [actops.mish, actops.relu2, actops.swish, actops.gelu, actops.trelu], ids=lambda f: f.__name__
-)
+@pytest.mark.parametrize("function", [entry.function for entry in ELEMENTWISE], ids=lambda f: f.__name__)
 def test_torchscript_function(function):
     scripted = torch.jit.script(function)
     x = torch.randn(20)

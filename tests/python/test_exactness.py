@@ -1,5 +1,5 @@
-"""Exactness where it is hardest to keep (issue 14, section 5), each found
-adversarially and held here: GELU's float32 tail through the vector path,
+"""Exactness where it is hardest to keep, each found adversarially and held
+here: GELU's float32 tail through the vector path,
 results that are normal floats while exp(x) is subnormal, the second
 derivative of mish past its exp cut, swish's limits at 0 * inf, and a single
 parameter's gradient summed deterministically in double.
@@ -18,6 +18,7 @@ import torch
 
 import actops
 import references as refs
+from actops import registry
 from conftest import assert_close_ulps, assert_passes_under_capability
 
 ops = torch.ops.actops
@@ -212,7 +213,14 @@ def run_in_threads(threads: int, function):
         torch.set_num_threads(previous)
 
 
-@pytest.mark.parametrize("op", ["swish", "trelu", "swiglu_up"])
+# The learnable parameter of every parametric op (one value: every element's
+# term lands in one sum) and the split gated form's up broadcast from one
+# value; the arguments beyond x and the parameter, where not the defaults
+PARAMETER_GRADIENTS = {"trelu": {"threshold": 0.5}}
+SUMMED = [entry.name for entry in registry.OPS if entry.kind == "parametric"] + ["swiglu_up"]
+
+
+@pytest.mark.parametrize("op", SUMMED)
 def test_single_parameter_gradient_is_deterministic_and_float64_accurate(op):
     # summed per thread chunk in float lanes, it changed with the thread count
     # (102.33665 / 102.33842 / 102.34019 at 1 / 2 / 4 threads) and was 10-60x
@@ -222,26 +230,28 @@ def test_single_parameter_gradient_is_deterministic_and_float64_accurate(op):
     x = torch.randn(n) * 3
     g = torch.randn(n)
     p = torch.tensor(1.3)
-    if op == "swish":
-
-        def grad():
-            return ops.swish_learnable_backward(g, x, p)[1]
-
-        truth = (
-            g.double() * x.double() ** 2 * torch.sigmoid(1.3 * x.double()) * torch.sigmoid(-1.3 * x.double())
-        ).sum()
-    elif op == "trelu":
-
-        def grad():
-            return ops.trelu_learnable_backward(g, x, p, 0.5)[1]
-
-        truth = (g.double() * torch.where(x > 0.5, 0.0, x.double())).sum()
-    else:
+    if op == "swiglu_up":
 
         def grad():
             return ops.swiglu_backward(g, x, p, 1.0, None, 0.0)[1]
 
         truth = (g.double() * refs.swish(x.double())).sum()
+    else:
+        entry = registry.get(op)
+        learnable_op = entry.learnable_op or entry.op
+        arguments = {**entry.defaults, **PARAMETER_GRADIENTS.get(op, {})}
+        backward = getattr(ops, f"{learnable_op}_backward").default
+        tensors = entry.tensors(learnable_op)
+        rest = [arguments[a.name] for a in entry.schema(learnable_op).arguments if a.name not in tensors]
+        index = [r.name for r in backward._schema.returns].index(f"grad_{entry.learnable}")
+
+        def grad():
+            return backward(g, x, p, *rest)[index]
+
+        # d/dp sum(g * f(x, p)) by autograd through the reference formula, in float64
+        p64 = p.double().requires_grad_()
+        reference = entry.reference(x.double(), **{**arguments, entry.learnable: p64})
+        (truth,) = torch.autograd.grad((g.double() * reference).sum(), p64)
     results = [run_in_threads(t, grad) for t in (1, 2, 3, 4)]
     assert all(r.shape == p.shape for r in results)
     assert len({r.item() for r in results}) == 1, [r.item() for r in results]
