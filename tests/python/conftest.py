@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import os
 import tempfile
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import pytest
 import torch
@@ -16,6 +19,7 @@ import torch
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="actops-inductor-"))
 
 import actops  # noqa: F401  (registers torch.ops.actops)
+from actops import registry
 
 FLOAT_DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
 
@@ -84,3 +88,129 @@ def assert_passes_under_capability(capability: str, test_file: str, selection: s
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+# ---- the registry's ops, called generically ---------------------------------------
+
+ops = torch.ops.actops
+
+
+def by_registry_name(table: Mapping[str, Any], what: str = "table") -> Mapping[str, Any]:
+    """table, whose keys must name ops of the registry (or their forms,
+    ``swish_learnable``, ``swiglu_packed``): a renamed op fails here instead
+    of silently losing its cases."""
+    known = set(registry.names()) | {op for entry in registry.OPS for op in entry.ops}
+    unknown = set(table) - known
+    assert not unknown, f"{what}: {sorted(unknown)} are not ops of the registry"
+    return table
+
+
+def sample_tensor(shape=(6, 8), dtype=torch.float64, scale: float = 3.0, offset: float = 0.0) -> torch.Tensor:
+    return (offset + scale * torch.randn(shape, dtype=torch.float64)).to(dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class Form:
+    """One op of a registry entry (``op``: its default, learnable or packed
+    form) called through the Python function ``actops.<entry.name>``, with
+    fixed scalar arguments ``scalars`` (the schema's defaults unless given)
+    and tensors made by ``make`` (dtype -> tuple, in the schema's order).
+
+    The function is called with every argument by name (the packed form's
+    ``x`` is the function's ``gate``); the op, with the schema's positional
+    arguments positionally (``args``) and its keyword-only ones by keyword
+    (``kwargs``)."""
+
+    entry: registry.Op
+    op: str
+    scalars: Mapping[str, Any]
+    make: Callable[[torch.dtype], Tuple[torch.Tensor, ...]]
+    label: str = ""
+
+    def __str__(self) -> str:
+        return self.label or self.op
+
+    @property
+    def overload(self):
+        return getattr(ops, self.op)
+
+    @property
+    def tensor_names(self) -> Tuple[str, ...]:
+        return self.entry.tensors(self.op)
+
+    @property
+    def args(self) -> tuple:
+        """The op's positional scalar arguments, after the tensors."""
+        schema = self.entry.schema(self.op)
+        return tuple(self.scalars[a.name] for a in schema.arguments if a.name in self.scalars and not a.kwarg_only)
+
+    @property
+    def kwargs(self) -> Dict[str, Any]:
+        """The op's keyword-only scalar arguments."""
+        schema = self.entry.schema(self.op)
+        return {a.name: self.scalars[a.name] for a in schema.arguments if a.name in self.scalars and a.kwarg_only}
+
+    def python_arguments(self, tensors) -> Dict[str, Any]:
+        """Every argument of actops.<name> for this form, by name."""
+        parameters = inspect.signature(self.entry.function).parameters
+        named = dict(zip(self.tensor_names, tensors), **self.scalars)
+        return {(name if name in parameters else "gate"): value for name, value in named.items()}
+
+    def call(self, tensors, **kw) -> torch.Tensor:
+        """actops.<name>(...) with these tensors (and kw: out=)."""
+        return self.entry.function(**self.python_arguments(tensors), **kw)
+
+    def call_op(self, tensors, overload: Optional[str] = None, **kw) -> torch.Tensor:
+        """The registered op itself (its .default or the named overload)."""
+        target = getattr(self.overload, overload or "default")
+        return target(*tensors, *self.args, **self.kwargs, **kw)
+
+
+def parameter_value(entry: registry.Op) -> float:
+    """The value a sample's learnable parameter holds: the number form's default, else 1."""
+    value = entry.defaults.get(entry.learnable)
+    return 1.0 if value is None else value
+
+
+def form(
+    entry: registry.Op,
+    op: Optional[str] = None,
+    label: str = "",
+    shape=(6, 8),
+    make: Optional[Callable[[torch.dtype], Tuple[torch.Tensor, ...]]] = None,
+    **scalars: Any,
+) -> Form:
+    """A Form of ``entry`` with generic samples where not given: every tensor
+    randn(shape) * 3 but a learnable parameter, one value per element of
+    the last dim at :func:`parameter_value`; scalar arguments at their
+    defaults (one without: 2, the pieces of a group)."""
+    op = op or entry.op
+    schema = entry.schema(op)
+    tensors = entry.tensors(op)
+    values = {}
+    for argument in schema.arguments:
+        if argument.name in tensors or argument.name == "out":
+            continue
+        if argument.name in scalars:
+            values[argument.name] = scalars[argument.name]
+        elif argument.has_default_value():
+            values[argument.name] = argument.default_value
+        else:
+            values[argument.name] = 2
+    unknown = set(scalars) - set(values)
+    assert not unknown, f"{op} has no scalar arguments {sorted(unknown)}"
+
+    def generic(dtype: torch.dtype) -> Tuple[torch.Tensor, ...]:
+        return tuple(
+            torch.full(shape[-1:], parameter_value(entry), dtype=dtype)
+            if name == entry.learnable
+            else sample_tensor(shape, dtype)
+            for name in tensors
+        )
+
+    return Form(entry, op, values, make or generic, label)
+
+
+def forms(entry: registry.Op, **scalars: Any) -> list:
+    """One generic Form per op that actops.<name> calls (default, learnable, packed)."""
+    return [form(entry, op, **{k: v for k, v in scalars.items() if k in entry.parameters}) for op in entry.function_ops]

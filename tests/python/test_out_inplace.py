@@ -7,99 +7,56 @@ from __future__ import annotations
 
 import warnings
 
+import inspect
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 import torch
 
 import actops
+from actops import registry
+from conftest import by_registry_name, form
 
 ops = torch.ops.actops
 DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
-
-
-@dataclass
-class OutCase:
-    name: str
-    call: Callable  # call(inputs, out=None) through the Python function
-    op: object  # the .out OpOverload
-    inputs: Callable  # dtype -> tuple of tensors
-    args: tuple = ()  # op's non-tensor positional arguments after the tensors
-    kwargs: dict = None
 
 
 def _x(dtype, shape=(6, 8)):
     return (torch.randn(shape, dtype=torch.float64) * 3).to(dtype)
 
 
+# The out= cases of every op the functions call (conftest.Form: the
+# function, and the op's .out overload), keyed by registry op: their labels,
+# scalar arguments and inputs where not the generic ones; an op not listed
+# gets one generic case.
+OUT_DATA = by_registry_name(
+    {
+        "swish": [dict(beta=1.5)],
+        "swish_learnable": [dict(label="swish[tensor beta]", make=lambda d: (_x(d), torch.full((8,), 1.3, dtype=d)))],
+        "gelu": [dict(), dict(label="gelu[tanh]", approximate="tanh")],
+        "trelu": [dict(threshold=0.5, alpha=0.1)],
+        "trelu_learnable": [
+            dict(label="trelu[tensor alpha]", threshold=0.5, make=lambda d: (_x(d), torch.full((8,), 0.2, dtype=d)))
+        ],
+        "maxout": [dict(pieces=4, dim=1)],
+        "swiglu": [dict(beta=1.2, make=lambda d: (_x(d), _x(d, (8,))))],
+        "geglu": [dict(approximate="tanh")],
+        "reglu": [dict(limit=2.0)],
+        "swiglu_packed": [dict(layout="interleaved")],
+        "geglu_packed": [dict(dim=0)],
+    },
+    "OUT_DATA",
+)
 OUT_CASES = [
-    OutCase("mish", lambda t, **k: actops.mish(*t, **k), ops.mish.out, lambda d: (_x(d),)),
-    OutCase("relu2", lambda t, **k: actops.relu2(*t, **k), ops.relu2.out, lambda d: (_x(d),)),
-    OutCase("swish", lambda t, **k: actops.swish(*t, 1.5, **k), ops.swish.out, lambda d: (_x(d),), (1.5,)),
-    OutCase(
-        "swish[tensor beta]",
-        lambda t, **k: actops.swish(*t, **k),
-        ops.swish_learnable.out,
-        lambda d: (_x(d), torch.full((8,), 1.3, dtype=d)),
-    ),
-    OutCase("gelu", lambda t, **k: actops.gelu(*t, **k), ops.gelu.out, lambda d: (_x(d),), ("none",)),
-    OutCase("gelu[tanh]", lambda t, **k: actops.gelu(*t, "tanh", **k), ops.gelu.out, lambda d: (_x(d),), ("tanh",)),
-    OutCase("trelu", lambda t, **k: actops.trelu(*t, 0.5, 0.1, **k), ops.trelu.out, lambda d: (_x(d),), (0.5, 0.1)),
-    OutCase(
-        "trelu[tensor alpha]",
-        lambda t, **k: actops.trelu(t[0], 0.5, t[1], **k),
-        ops.trelu_learnable.out,
-        lambda d: (_x(d), torch.full((8,), 0.2, dtype=d)),
-        (0.5,),
-    ),
-    OutCase("maxout", lambda t, **k: actops.maxout(*t, 4, 1, **k), ops.maxout.out, lambda d: (_x(d),), (4, 1)),
-    OutCase(
-        "swiglu",
-        lambda t, **k: actops.swiglu(*t, beta=1.2, **k),
-        ops.swiglu.out,
-        lambda d: (_x(d), _x(d, (8,))),
-        (),
-        {"beta": 1.2},
-    ),
-    OutCase(
-        "geglu",
-        lambda t, **k: actops.geglu(*t, approximate="tanh", **k),
-        ops.geglu.out,
-        lambda d: (_x(d), _x(d)),
-        (),
-        {"approximate": "tanh"},
-    ),
-    OutCase(
-        "reglu",
-        lambda t, **k: actops.reglu(*t, limit=2.0, **k),
-        ops.reglu.out,
-        lambda d: (_x(d), _x(d)),
-        (),
-        {"limit": 2.0},
-    ),
-    OutCase(
-        "swiglu_packed",
-        lambda t, **k: actops.swiglu(*t, layout="interleaved", **k),
-        ops.swiglu_packed.out,
-        lambda d: (_x(d),),
-        (-1,),
-        {"layout": "interleaved"},
-    ),
-    OutCase("geglu_packed", lambda t, **k: actops.geglu(*t, 0, **k), ops.geglu_packed.out, lambda d: (_x(d),), (0,)),
-    OutCase("reglu_packed", lambda t, **k: actops.reglu(*t, **k), ops.reglu_packed.out, lambda d: (_x(d),), (-1,)),
+    form(entry, op, **data) for entry in registry.OPS for op in entry.function_ops for data in OUT_DATA.get(op, [{}])
 ]
-out_cases = pytest.mark.parametrize("case", OUT_CASES, ids=[c.name for c in OUT_CASES])
-
-
-def _op_call(case, inputs, out):
-    return case.op(*inputs, *case.args, **(case.kwargs or {}), out=out)
+out_cases = pytest.mark.parametrize("case", OUT_CASES, ids=str)
 
 
 @out_cases
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_out_equals_the_functional_result(case, dtype):
-    inputs = case.inputs(dtype)
+    inputs = case.make(dtype)
     expected = case.call(inputs)
     out = torch.empty_like(expected)
     assert case.call(inputs, out=out) is out
@@ -108,13 +65,13 @@ def test_out_equals_the_functional_result(case, dtype):
     # which the iterator walks in another order (scalar and vector paths may
     # round differently: equal to torch's tolerance for the dtype)
     out_t = torch.empty(tuple(reversed(expected.shape)), dtype=dtype).transpose(0, -1)
-    assert _op_call(case, inputs, out_t) is out_t
+    assert case.call_op(inputs, "out", out=out_t) is out_t
     torch.testing.assert_close(out_t, expected)
 
 
 @out_cases
 def test_out_of_another_size_is_resized(case):
-    inputs = case.inputs(torch.float32)
+    inputs = case.make(torch.float32)
     expected = case.call(inputs)
     for start in (torch.empty(0), torch.empty(3, 100)):
         was_empty = start.numel() == 0
@@ -130,17 +87,17 @@ def test_out_of_another_size_is_resized(case):
 
 @out_cases
 def test_out_of_another_dtype_is_an_error_naming_the_op(case):
-    inputs = case.inputs(torch.float32)
-    name = case.op._schema.name.split("::")[1]
+    inputs = case.make(torch.float32)
+    name = case.op
     with pytest.raises(TypeError, match=rf"actops\.{name}: out has dtype float64 but the result has dtype float32"):
         case.call(inputs, out=torch.empty(0, dtype=torch.float64))
 
 
 @out_cases
 def test_out_refuses_autograd(case):
-    inputs = [t.requires_grad_() for t in case.inputs(torch.float64)]
+    inputs = [t.requires_grad_() for t in case.make(torch.float64)]
     out = torch.empty(0, dtype=torch.float64)
-    name = case.op._schema.name.split("::")[1]
+    name = case.op
     with pytest.raises(
         RuntimeError,
         match=rf"actops\.{name}: functions with out=\.\.\. arguments don't support " "automatic differentiation",
@@ -153,7 +110,7 @@ def test_out_refuses_autograd(case):
 
 @out_cases
 def test_out_bumps_the_version(case):
-    inputs = case.inputs(torch.float32)
+    inputs = case.make(torch.float32)
     out = torch.empty_like(case.call(inputs))
     before = out._version
     case.call(inputs, out=out)
@@ -162,9 +119,9 @@ def test_out_bumps_the_version(case):
 
 @out_cases
 def test_opcheck_out(case):
-    inputs = case.inputs(torch.float64)
+    inputs = case.make(torch.float64)
     out = torch.empty_like(case.call(inputs))
-    torch.library.opcheck(case.op, (*inputs, *case.args), {**(case.kwargs or {}), "out": out})
+    torch.library.opcheck(case.overload.out, (*inputs, *case.args), {**case.kwargs, "out": out})
 
 
 # ---- in place ----
@@ -173,31 +130,48 @@ def test_opcheck_out(case):
 @dataclass
 class InplaceCase:
     name: str
-    inplace: Callable
-    functional: Callable
-    op: object  # the in-place OpOverload
-    args: tuple = ()
+    entry: registry.Op
+    scalars: dict  # the scalar arguments, by name
+
+    @property
+    def args(self) -> tuple:
+        return tuple(self.scalars.values())
+
+    @property
+    def op(self):
+        """The in-place OpOverload."""
+        return getattr(ops, self.entry.inplace_op).default
+
+    def inplace(self, x):
+        return self.entry.inplace_function(x, **self.scalars)
+
+    def functional(self, x):
+        return self.entry.function(x, **self.scalars)
+
+    @property
+    def smooth(self) -> bool:
+        """f'' is not 0 everywhere (trelu's derivative is piecewise constant)."""
+        return f"{self.entry.op}_double_backward" in self.entry.backward_ops
+
+    def module(self, **kw) -> torch.nn.Module:
+        return self.entry.module_classes[0](**self.scalars, **kw)
 
 
+# The scalar arguments of the in-place cases, keyed by registry name (else the
+# defaults): (label, arguments) per case
+INPLACE_DATA = by_registry_name(
+    {
+        "swish": [("swish", {"beta": 1.5})],
+        "gelu": [("gelu", {}), ("gelu[tanh]", {"approximate": "tanh"})],
+        "trelu": [("trelu", {"threshold": 0.5, "alpha": 0.1})],
+    },
+    "INPLACE_DATA",
+)
 INPLACE_CASES = [
-    InplaceCase("mish", actops.mish_, actops.mish, ops.mish_.default),
-    InplaceCase("relu2", actops.relu2_, actops.relu2, ops.relu2_.default),
-    InplaceCase("swish", lambda x: actops.swish_(x, 1.5), lambda x: actops.swish(x, 1.5), ops.swish_.default, (1.5,)),
-    InplaceCase("gelu", actops.gelu_, actops.gelu, ops.gelu_.default, ("none",)),
-    InplaceCase(
-        "gelu[tanh]",
-        lambda x: actops.gelu_(x, "tanh"),
-        lambda x: actops.gelu(x, "tanh"),
-        ops.gelu_.default,
-        ("tanh",),
-    ),
-    InplaceCase(
-        "trelu",
-        lambda x: actops.trelu_(x, 0.5, 0.1),
-        lambda x: actops.trelu(x, 0.5, 0.1),
-        ops.trelu_.default,
-        (0.5, 0.1),
-    ),
+    InplaceCase(label, entry, {**entry.defaults, **arguments})
+    for entry in registry.OPS
+    if entry.inplace_op
+    for label, arguments in INPLACE_DATA.get(entry.name, [(entry.name, {})])
 ]
 inplace_cases = pytest.mark.parametrize("case", INPLACE_CASES, ids=[c.name for c in INPLACE_CASES])
 
@@ -244,7 +218,7 @@ def test_inplace_gradients_through_a_non_leaf(case):
     x = (torch.randn(5, 7, dtype=torch.float64) * 3).requires_grad_()
     x = x.detach().where((x - 0.5).abs() > 1e-3, torch.tensor(2.0, dtype=torch.float64)).requires_grad_()
     assert torch.autograd.gradcheck(lambda t: case.inplace(t * 1), (x,))
-    if case.name != "trelu":  # trelu's derivative is piecewise constant: its second derivative is 0
+    if case.smooth:  # trelu's derivative is piecewise constant: its second derivative is 0
         assert torch.autograd.gradgradcheck(lambda t: case.inplace(t * 1), (x,))
     g = torch.randn(5, 7, dtype=torch.float64)
     (expected,) = torch.autograd.grad(case.functional(x * 1), x, g)
@@ -303,18 +277,9 @@ def test_opcheck_trelu_with_mask_inplace():
     torch.library.opcheck(ops.trelu_with_mask_.default, (_x(torch.float64), 0.5, 0.1))
 
 
-@pytest.mark.parametrize(
-    "module, inplace_module",
-    [
-        (actops.nn.Mish(), actops.nn.Mish(inplace=True)),
-        (actops.nn.ReLU2(), actops.nn.ReLU2(inplace=True)),
-        (actops.nn.Swish(1.5), actops.nn.Swish(1.5, inplace=True)),
-        (actops.nn.GELU("tanh"), actops.nn.GELU("tanh", inplace=True)),
-        (actops.nn.TReLU(0.5, 0.1), actops.nn.TReLU(0.5, 0.1, inplace=True)),
-    ],
-    ids=lambda m: type(m).__name__,
-)
-def test_modules_with_inplace(module, inplace_module):
+@inplace_cases
+def test_modules_with_inplace(case):
+    module, inplace_module = case.module(), case.module(inplace=True)
     x = _x(torch.float32)
     y = x.clone()
     assert inplace_module(y) is y and torch.equal(y, module(x))
@@ -324,25 +289,36 @@ def test_modules_with_inplace(module, inplace_module):
     assert scripted(z) is z and torch.equal(z, module(x))
 
 
-def test_learnable_modules_refuse_inplace():
-    with pytest.raises(ValueError, match="actops.nn.Swish: inplace=True needs a fixed beta"):
-        actops.nn.Swish(learnable=True, inplace=True)
-    with pytest.raises(ValueError, match="actops.nn.TReLU: inplace=True needs a fixed alpha"):
-        actops.nn.TReLU(learnable=True, inplace=True)
+LEARNABLE_WITH_INPLACE = [
+    (entry, cls)
+    for entry in registry.OPS
+    if entry.learnable
+    for cls in entry.module_classes
+    if {"learnable", "inplace"} <= set(inspect.signature(cls).parameters)
+]
 
 
-@pytest.mark.parametrize(
-    "function",
-    [actops.mish, actops.relu2, actops.swish, actops.gelu, actops.trelu, actops.maxout],
-    ids=lambda f: f.__name__,
-)
-def test_torchscript_out(function):
+@pytest.mark.parametrize("entry, cls", LEARNABLE_WITH_INPLACE, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_learnable_modules_refuse_inplace(entry, cls):
+    with pytest.raises(ValueError, match=f"actops.nn.{cls.__name__}: inplace=True needs a fixed {entry.learnable}"):
+        cls(learnable=True, inplace=True)
+
+
+# every function with out= that TorchScript scripts (the gated ones' keyword-only
+# arguments keep them out), with its defaults (maxout: 4 pieces)
+SCRIPTED_OUT = [form(entry, **({"pieces": 4} if entry.name == "maxout" else {})) for entry in registry.OPS]
+SCRIPTED_OUT = [case for case in SCRIPTED_OUT if case.entry.kind != "gated"]
+
+
+@pytest.mark.parametrize("case", SCRIPTED_OUT, ids=lambda case: case.entry.name)
+def test_torchscript_out(case):
+    function = case.entry.function
     scripted = torch.jit.script(function)
     x = torch.randn(4, 8)
-    args = (4,) if function is actops.maxout else ()
+    parameters = case.make(torch.float32)[1:]
     out = torch.empty(0)
-    assert scripted(x, *args, out=out) is out
-    assert torch.equal(out, function(x, *args))
+    assert scripted(x, *parameters, *case.args, out=out) is out
+    assert torch.equal(out, function(x, *parameters, *case.args))
 
 
 def test_torch_compile_fullgraph_with_inplace_and_out():
@@ -382,7 +358,7 @@ def test_torch_compile_fullgraph_with_inplace_and_out():
 # gate and up views, or strided slices, went unchecked, and an out over them
 # was written while still being read.
 
-PACKED_UNITS = ["swiglu", "geglu", "reglu"]
+PACKED_UNITS = registry.names("gated")
 
 
 @pytest.mark.parametrize("unit", PACKED_UNITS)
@@ -437,9 +413,14 @@ def test_split_out_sharing_memory_with_an_input_is_refused():
     assert torch.equal(x[:, 32:48], actops.swiglu(before[:, :16], before[:, 16:32]))
 
 
-@pytest.mark.parametrize("name", ["mish", "relu2", "swish", "gelu", "trelu"])
+@pytest.mark.parametrize("name", registry.names("unary", "parametric"))
 def test_elementwise_out_sharing_memory_with_x_is_refused(name):
-    fn = getattr(actops, name)
+    case = form(registry.get(name))
+
+    def fn(x, **kw):
+        parameters = [p.reshape(-1)[:1].reshape(()) for p in case.make(x.dtype)[1:]]  # one value: any x
+        return case.call((x, *parameters), **kw)
+
     buffer = torch.randn(256)
     x, out = buffer[0:200:2], buffer[2:202:2]  # strided, one element apart: not dense, overlapping
     before = buffer.clone()
