@@ -5,14 +5,15 @@ double backward, opcheck, torch.compile, TorchScript, modules and errors."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+import inspect
+from typing import Callable, Optional
 
 import pytest
 import torch
 
 import actops
-import references as refs
-from conftest import FLOAT_DTYPES
+from actops import registry
+from conftest import FLOAT_DTYPES, by_registry_name, parameter_value
 
 ops = torch.ops.actops
 THRESHOLD = 0.5
@@ -28,33 +29,49 @@ class Case:
     reference: Callable  # float64 (x, p) -> y, differentiable
     module: Callable[[int], torch.nn.Module]  # learnable module with that many parameters
     initial: float  # the parameter's value in tests
+    entry: registry.Op
 
     def __str__(self) -> str:
         return self.name
 
 
-CASES = [
-    Case(
-        "swish",
-        lambda x, p: actops.swish(x, beta=p),
-        ops.swish_learnable,
-        (),
-        ops.swish_learnable_backward,
-        refs.swish,
-        lambda n: actops.nn.Swish(beta=1.3, learnable=True, num_parameters=n),
-        1.3,
-    ),
-    Case(
-        "trelu",
-        lambda x, p: actops.trelu(x, threshold=THRESHOLD, alpha=p),
-        ops.trelu_learnable,
-        (THRESHOLD,),
-        ops.trelu_learnable_backward,
-        lambda x, p: refs.trelu(x, THRESHOLD, p),
-        lambda n: actops.nn.TReLU(threshold=THRESHOLD, alpha=0.2, learnable=True, num_parameters=n),
-        0.2,
-    ),
-]
+def learnable_module(entry: registry.Op, initial: float, scalars: dict) -> Callable[[int], torch.nn.Module]:
+    """n -> the entry's module with its parameter learnable, n values, starting at initial."""
+    cls = entry.module_classes[0]
+    accepted = inspect.signature(cls).parameters
+    options = {name: value for name, value in scalars.items() if name in accepted}
+    if "learnable" in accepted:  # Swish(beta=..., learnable=True, num_parameters=n), as nn.PReLU
+        return lambda n: cls(**options, **{entry.learnable: initial}, learnable=True, num_parameters=n)
+    # a module whose parameter is always learnable: cls(n, <learnable>_init=initial)
+    return lambda n: cls(n, **options, **{f"{entry.learnable}_init": initial})
+
+
+def parametric_case(entry: registry.Op, initial: Optional[float] = None, **scalars) -> Case:
+    """The case of a parametric op: its tensor form, the other arguments at
+    their defaults unless given; the parameter starts at initial."""
+    op = entry.learnable_op or entry.op
+    tensors = entry.tensors(op)
+    arguments = {a.name: scalars.get(a.name, entry.defaults.get(a.name)) for a in entry.schema(op).arguments}
+    args = tuple(value for name, value in arguments.items() if name not in tensors)
+    keywords = {name: value for name, value in arguments.items() if name not in tensors}
+    initial = parameter_value(entry) if initial is None else initial
+    return Case(
+        entry.name,
+        lambda x, p: entry.function(x, **{entry.learnable: p}, **keywords),
+        getattr(ops, op),
+        args,
+        getattr(ops, f"{op}_backward"),
+        lambda x, p: entry.reference(x, **keywords, **{entry.learnable: p}),
+        learnable_module(entry, initial, keywords),
+        initial,
+        entry,
+    )
+
+
+# The parameter's value in the tests and the other arguments, keyed by
+# registry name (else the defaults)
+CASE_DATA = by_registry_name({"swish": dict(initial=1.3), "trelu": dict(initial=0.2, threshold=THRESHOLD)})
+CASES = [parametric_case(entry, **CASE_DATA.get(entry.name, {})) for entry in registry.OPS if entry.learnable]
 case_params = pytest.mark.parametrize("case", CASES, ids=str)
 
 # parameter shapes for x of shape (2, 3, 4, 5): one value, (1,), per channel, per element
@@ -127,10 +144,11 @@ def test_opcheck(case):
     torch.library.opcheck(
         case.op.default, (x.detach().contiguous(memory_format=torch.channels_last), p.detach(), *case.args)
     )
-    if case.name == "swish":
+    double_backward = f"{case.op.__name__}_double_backward"
+    if double_backward in case.entry.backward_ops:
         x, p = inputs(case, "channel")
         grad, gg_x, gg_p = torch.randn_like(x), torch.randn_like(x), torch.randn_like(p)
-        torch.library.opcheck(ops.swish_learnable_double_backward, (gg_x, gg_p, grad, x.detach(), p.detach()))
+        torch.library.opcheck(getattr(ops, double_backward), (gg_x, gg_p, grad, x.detach(), p.detach(), *case.args))
 
 
 @case_params
@@ -183,7 +201,7 @@ def test_module_trains_its_parameter(case):
 def test_rejects_parameters_that_do_not_broadcast(case):
     x = torch.randn(2, 3, 4)
     name = case.op.__name__
-    pname = "beta" if case.name == "swish" else "alpha"
+    pname = case.entry.learnable
     with pytest.raises(
         RuntimeError, match=rf"actops\.{name}: {pname} of shape \[4, 1\] does not broadcast to x of shape \[2, 3, 4\]"
     ):
