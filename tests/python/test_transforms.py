@@ -29,6 +29,8 @@ from torch.profiler import ProfilerActivity, profile
 
 import actops
 import actops._batching as batching
+from actops import registry
+from conftest import by_registry_name, form, parameter_value
 
 batching.register_batching_rules()
 
@@ -99,71 +101,60 @@ def with_parameter(value: float, shape, kinks=()):
     return lambda: (randn(2, 3, 4, kinks=kinks), randn(*shape, scale=0.3, offset=value))
 
 
-def swish_ref(x, beta):
-    return x * torch.sigmoid(beta * x)
+def transform_case(entry: registry.Op, op: str, label: str = "", make=None, linear: bool = False, **scalars) -> Case:
+    """A case of one of the entry's ops (conftest.Form), its reference the
+    registry's formula; tensors from make, else generic ones (2, 3, 4)."""
+    f = form(entry, op, shape=(2, 3, 4), **scalars)
+    return Case(
+        label or op,
+        lambda *tensors: f.call_op(tensors),
+        lambda *tensors: entry.reference(**f.python_arguments(tensors)),
+        make or (lambda: f.make(torch.float64)),
+        linear,
+    )
 
 
-def trelu_ref(x, alpha):
-    return torch.where(x > TH, x, alpha * x)
-
-
-def swiglu_ref(gate, up):
-    return F.silu(gate) * up
-
-
-def swiglu_packed_ref(dim):
-    def reference(x):
-        gate, up = x.chunk(2, dim)
-        return F.silu(gate) * up
-
-    return reference
-
-
+# The cases of each op the functions call, keyed by registry op: labels,
+# scalar arguments, inputs (away from kinks and ties), and whether it is
+# piecewise linear; an op not listed gets one generic case.
+CASE_DATA = by_registry_name(
+    {
+        "mish": [dict(make=x_input())],
+        "relu2": [dict(make=x_input(kinks=(0.0,)))],
+        "gelu": [
+            dict(label="gelu", approximate="none", make=x_input()),
+            dict(label="gelu[tanh]", approximate="tanh", make=x_input()),
+        ],
+        "swish": [dict(label="swish[beta=1.7]", beta=1.7, make=x_input())],
+        "swish_learnable": [
+            dict(label="swish_learnable[scalar]", make=with_parameter(1.3, ())),
+            dict(label="swish_learnable[channel]", make=with_parameter(1.3, (3, 1))),
+        ],
+        "trelu": [dict(threshold=TH, alpha=0.1, make=x_input(kinks=(TH,)), linear=True)],
+        "trelu_learnable": [
+            dict(label="trelu_learnable[scalar]", threshold=TH, make=with_parameter(0.2, (), kinks=(TH,))),
+            dict(label="trelu_learnable[channel]", threshold=TH, make=with_parameter(0.2, (3, 1), kinks=(TH,))),
+        ],
+        "swiglu": [
+            dict(make=lambda: (randn(2, 3, 4), randn(2, 3, 4, scale=1.0))),
+            dict(label="swiglu[broadcast]", make=lambda: (randn(2, 1, 4), randn(3, 4, scale=1.0))),
+        ],
+        "swiglu_packed": [
+            dict(label="swiglu_packed[dim=-1]", dim=-1, make=lambda: (randn(3, 8),)),
+            dict(label="swiglu_packed[dim=0]", dim=0, make=lambda: (randn(4, 3),)),
+        ],
+        "maxout": [
+            dict(pieces=3, dim=1, make=lambda: (randn(2, 6, 3),), linear=True),
+            dict(label="maxout[dim=-1]", pieces=2, dim=-1, make=lambda: (randn(3, 8),), linear=True),
+        ],
+    },
+    "CASE_DATA",
+)
 CASES = [
-    Case("mish", lambda x: ops.mish(x), F.mish, x_input()),
-    Case("relu2", lambda x: ops.relu2(x), lambda x: torch.relu(x) ** 2, x_input(kinks=(0.0,))),
-    Case("gelu", lambda x: ops.gelu(x, "none"), F.gelu, x_input()),
-    Case("gelu[tanh]", lambda x: ops.gelu(x, "tanh"), lambda x: F.gelu(x, approximate="tanh"), x_input()),
-    Case("swish[beta=1.7]", lambda x: ops.swish(x, 1.7), lambda x: x * torch.sigmoid(1.7 * x), x_input()),
-    Case("swish_learnable[scalar]", ops.swish_learnable, swish_ref, with_parameter(1.3, ())),
-    Case("swish_learnable[channel]", ops.swish_learnable, swish_ref, with_parameter(1.3, (3, 1))),
-    Case(
-        "trelu",
-        lambda x: ops.trelu(x, TH, 0.1),
-        lambda x: torch.where(x > TH, x, 0.1 * x),
-        x_input(kinks=(TH,)),
-        linear=True,
-    ),
-    Case(
-        "trelu_learnable[scalar]",
-        lambda x, a: ops.trelu_learnable(x, a, TH),
-        trelu_ref,
-        with_parameter(0.2, (), kinks=(TH,)),
-    ),
-    Case(
-        "trelu_learnable[channel]",
-        lambda x, a: ops.trelu_learnable(x, a, TH),
-        trelu_ref,
-        with_parameter(0.2, (3, 1), kinks=(TH,)),
-    ),
-    Case("swiglu", ops.swiglu, swiglu_ref, lambda: (randn(2, 3, 4), randn(2, 3, 4, scale=1.0))),
-    Case("swiglu[broadcast]", ops.swiglu, swiglu_ref, lambda: (randn(2, 1, 4), randn(3, 4, scale=1.0))),
-    Case("swiglu_packed[dim=-1]", lambda x: ops.swiglu_packed(x, -1), swiglu_packed_ref(-1), lambda: (randn(3, 8),)),
-    Case("swiglu_packed[dim=0]", lambda x: ops.swiglu_packed(x, 0), swiglu_packed_ref(0), lambda: (randn(4, 3),)),
-    Case(
-        "maxout",
-        lambda x: ops.maxout(x, 3, 1),
-        lambda x: x.unflatten(1, (2, 3)).amax(2),
-        lambda: (randn(2, 6, 3),),
-        linear=True,
-    ),
-    Case(
-        "maxout[dim=-1]",
-        lambda x: ops.maxout(x, 2, -1),
-        lambda x: x.unflatten(-1, (4, 2)).amax(-1),
-        lambda: (randn(3, 8),),
-        linear=True,
-    ),
+    transform_case(entry, op, **data)
+    for entry in registry.OPS
+    for op in entry.function_ops
+    for data in CASE_DATA.get(op, [{}])
 ]
 case_params = pytest.mark.parametrize("case", CASES, ids=str)
 
@@ -518,6 +509,34 @@ def op_in_dims(args):
     return {name: tuple(p.get(i) for i in range(len(args))) for name, p in patterns.items()}
 
 
+def generic_sample(entry: registry.Op, op: str) -> Callable[[], tuple]:
+    """Sample arguments of an op the table above does not list: every tensor
+    (2, 3, 4) but the learnable parameter and its gradients' seeds (3, 1), a
+    mask bool, and the scalars at the function's defaults."""
+    schema = getattr(ops, op).default._schema
+    parameter = entry.learnable
+
+    def make():
+        args = []
+        for argument in schema.arguments:
+            if argument.name in entry.parameters:
+                args.append(entry.defaults.get(argument.name, 2))
+            elif parameter and argument.name in (parameter, f"gg_{parameter}"):
+                args.append(_p())
+            elif argument.name == "mask":
+                args.append(_x() > 0)
+            else:
+                args.append(_x())
+        return tuple(args)
+
+    return make
+
+
+# every op of the registry: forward, saving and backward forms (not out= or in place)
+EXPECTED_OPS = [op for entry in registry.OPS for op in entry.forward_ops + entry.backward_ops]
+for _entry in registry.OPS:
+    for _op in _entry.forward_ops + _entry.backward_ops:
+        OP_SAMPLES.setdefault(_op, generic_sample(_entry, _op))
 OP_PARAMS = [
     pytest.param(name, pattern, id=f"{name}-{pattern}")
     for name, make in OP_SAMPLES.items()
@@ -543,49 +562,6 @@ def test_batching_rule_of_every_op(name, pattern):
     # the vmapped call and the rule's one call on the whole batch, no per-sample calls
     calls = sum(1 for e in prof.events() if e.name == f"actops::{op.__name__}")
     assert calls <= 2, f"actops::{op.__name__} ran {calls} times for one vmapped call of 7 samples"
-
-
-EXPECTED_OPS = [
-    "mish",
-    "mish_backward",
-    "mish_double_backward",
-    "relu2",
-    "relu2_backward",
-    "relu2_double_backward",
-    "gelu",
-    "gelu_backward",
-    "gelu_double_backward",
-    "swish",
-    "swish_backward",
-    "swish_double_backward",
-    "swish_learnable",
-    "swish_learnable_backward",
-    "swish_learnable_double_backward",
-    "trelu",
-    "trelu_with_mask",
-    "trelu_backward",
-    "trelu_learnable",
-    "trelu_learnable_backward",
-    "trelu_learnable_double_backward",
-    "swiglu",
-    "swiglu_backward",
-    "swiglu_double_backward",
-    "swiglu_packed",
-    "swiglu_packed_backward",
-    "geglu",
-    "geglu_backward",
-    "geglu_double_backward",
-    "geglu_packed",
-    "geglu_packed_backward",
-    "reglu",
-    "reglu_backward",
-    "reglu_double_backward",
-    "reglu_packed",
-    "reglu_packed_backward",
-    "maxout",
-    "maxout_with_indices",
-    "maxout_backward",
-]
 
 
 def test_every_op_has_a_batching_rule():
@@ -696,10 +672,21 @@ def test_swiglu_promotes_like_mul():
     torch.testing.assert_close(y, F.silu(up.detach()[:1]) * gate.detach().float(), rtol=1e-5, atol=1e-6)
 
 
-PARAMETRIC = {
-    "swish": (lambda x, p: actops.swish(x, beta=p), swish_ref, 1.3),
-    "trelu": (lambda x, p: actops.trelu(x, threshold=TH, alpha=p), trelu_ref, 0.2),
-}
+# ops with a learnable argument: (the function of x and it, its reference, its value), keyed by
+# registry name; the starting values and other arguments where not the defaults
+PARAMETRIC_DATA = by_registry_name({"swish": (1.3, {}), "trelu": (0.2, {"threshold": TH})}, "PARAMETRIC_DATA")
+
+
+def parametric(entry: registry.Op):
+    initial, scalars = PARAMETRIC_DATA.get(entry.name, (parameter_value(entry), {}))
+    return (
+        lambda x, p: entry.function(x, **scalars, **{entry.learnable: p}),
+        lambda x, p: entry.reference(x, **scalars, **{entry.learnable: p}),
+        initial,
+    )
+
+
+PARAMETRIC = {entry.name: parametric(entry) for entry in registry.OPS if entry.learnable}
 
 
 @pytest.mark.parametrize("op", list(PARAMETRIC))
