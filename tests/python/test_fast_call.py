@@ -12,7 +12,8 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 import actops
-from actops import functional
+from actops import functional, registry
+from conftest import form
 
 ops = torch.ops.actops
 bind = actops._library.load_fast_call().bind
@@ -20,8 +21,11 @@ bind = actops._library.load_fast_call().bind
 
 def test_every_eager_overload_is_a_binding_and_every_traced_one_the_overload():
     eager, traced = vars(functional._EAGER), vars(functional._TRACED)
-    # 14 ops with .default and .out, 5 of them with an in-place form
-    assert eager.keys() == traced.keys() and len(eager) == 14 * 2 + 5
+    # every op the functions call with .default and .out, and every in-place op
+    called = [op for entry in registry.OPS for op in entry.function_ops]
+    inplace = [entry.inplace_op for entry in registry.OPS if entry.inplace_op]
+    assert eager.keys() == traced.keys() == {*called, *(f"{op}_out" for op in called), *inplace}
+    assert len(called) >= 14 and len(inplace) >= 5
     for name, overload in traced.items():
         assert isinstance(overload, torch._ops.OpOverload), name
         assert isinstance(eager[name], types.BuiltinFunctionType), name
@@ -58,7 +62,20 @@ def calls():
     ]
 
 
-@pytest.mark.parametrize("name, args, kwargs", calls(), ids=lambda v: v if isinstance(v, str) else "")
+def every_call():
+    """calls(), and a generic call of every forward op of the registry it does not list."""
+    listed = calls()
+    covered = {name for name, _, _ in listed}
+    for entry in registry.OPS:
+        for op in entry.forward_ops:
+            if op not in covered:
+                sample = form(entry, op)
+                tensors = sample.make(torch.float64)
+                listed.append((op, (*tensors, *sample.args), sample.kwargs))
+    return listed
+
+
+@pytest.mark.parametrize("name, args, kwargs", every_call(), ids=lambda v: v if isinstance(v, str) else "")
 def test_a_binding_gives_what_the_overload_gives(name, args, kwargs):
     overload = getattr(ops, name).default
     fast = bind(overload)

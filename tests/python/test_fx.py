@@ -6,9 +6,12 @@ patched Llama MLP is traced with torch.fx itself.)"""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import actops
+from actops import registry
+from conftest import form
 
 ops = torch.ops.actops
 
@@ -47,6 +50,37 @@ def test_symbolic_trace_records_every_op():
     }
     assert expected <= targets, expected - targets
     x = torch.randn(4, 16, dtype=torch.float64)
+    assert torch.equal(traced(x), module(x))
+
+
+class OneForm(torch.nn.Module):
+    """actops.<name> in one form of the registry (conftest.Form): x the
+    traced input, a learnable parameter an nn.Parameter, other tensors buffers."""
+
+    def __init__(self, sample):
+        super().__init__()
+        self.sample = sample
+        tensors = sample.make(torch.float64)
+        for name, tensor in zip(sample.tensor_names[1:], tensors[1:]):
+            if name == sample.entry.learnable:
+                self.register_parameter(name, torch.nn.Parameter(tensor))
+            else:
+                self.register_buffer(name, tensor)
+
+    def forward(self, x):
+        return self.sample.call((x, *(getattr(self, name) for name in self.sample.tensor_names[1:])))
+
+
+FORMS = [form(entry, op) for entry in registry.OPS for op in entry.function_ops]
+
+
+@pytest.mark.parametrize("sample", FORMS, ids=str)
+def test_symbolic_trace_records_every_form_of_every_op(sample):
+    module = OneForm(sample)
+    traced = torch.fx.symbolic_trace(module)
+    targets = {node.target for node in traced.graph.nodes if node.op == "call_function"}
+    assert sample.overload.default in targets, targets
+    x = sample.make(torch.float64)[0]
     assert torch.equal(traced(x), module(x))
 
 
