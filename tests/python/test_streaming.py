@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import actops
+from actops import registry
 
 A = torch.ops.actops
 DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
@@ -75,6 +76,46 @@ def compute():
             )
         if dtype == torch.float32:  # the heavy formulas stream in float32 only
             results.update(_heavy(d, x, u, g))
+            results.update(_every_op(d, x, u, g, covered={name.split()[0] for name in results}))
+    return results
+
+
+def _every_op(d, x, u, g, covered):
+    """One plain call of every element-wise and gated op of the registry,
+    forward and backward, that the calls above do not make: tensors of x's
+    length (a learnable parameter one value, a mask x > 0.5), the scalar
+    arguments at the functions' defaults, packed inputs of two rows."""
+    results = {}
+    for entry in registry.OPS:
+        if entry.kind == "grouped":
+            continue
+        for op in entry.forward_ops + entry.backward_ops:
+            if op in covered:
+                continue
+            packed = "packed" in op
+            rows = 2 if packed else 1
+            n = x.numel() // (2 * rows) * 2 * rows
+            args, kwargs = [], {}
+            for argument in getattr(A, op).default._schema.arguments:
+                if argument.kwarg_only:
+                    kwargs[argument.name] = entry.defaults[argument.name]
+                    continue
+                name = argument.name
+                if name not in entry.tensors(op) and not name.startswith(("grad", "gg", "mask")):
+                    args.append(entry.defaults.get(name, 2))
+                elif entry.learnable and name in (entry.learnable, f"gg_{entry.learnable}"):
+                    args.append(torch.tensor(0.75, dtype=x.dtype))
+                elif name == "mask":
+                    args.append(x > 0.5)
+                elif packed and name == "x":
+                    args.append(x[:n].view(rows, -1))
+                elif packed:  # the output's size: half of x's
+                    args.append(g[: n // 2].view(rows, -1))
+                else:
+                    args.append((u if name in ("up", "gg_up") else g if name.startswith(("grad", "gg")) else x))
+            result = getattr(A, op)(*args, **kwargs)
+            for k, tensor in enumerate(result if isinstance(result, tuple) else (result,)):
+                results[f"{op} registry {k} {d}"] = tensor
     return results
 
 
@@ -143,7 +184,11 @@ def _same_bits(a, b, ulps=0):
     """Equal to `ulps` units in the last place (0: bitwise; signed zeros and
     signs told apart), NaN equal to any NaN: a NaN's sign and payload are not
     part of the result (the scalar and vector paths already differ in them)."""
-    if a.dtype != b.dtype or a.shape != b.shape or not torch.equal(a.isnan(), b.isnan()):
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype not in BITS:  # a mask
+        return torch.equal(a, b)
+    if not torch.equal(a.isnan(), b.isnan()):
         return False
     keep = ~a.isnan()
     bits_a, bits_b = a[keep].view(BITS[a.dtype]).long(), b[keep].view(BITS[b.dtype]).long()
