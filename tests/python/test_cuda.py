@@ -22,6 +22,8 @@ import pytest
 import torch
 
 import actops
+from actops import registry
+from conftest import by_registry_name, form
 
 ops = torch.ops.actops
 
@@ -92,32 +94,77 @@ def transposed(shape):
     return lambda dtype: (values(shape[::-1], dtype).t(),)
 
 
+# The cases of each op the functions call, keyed by registry op (the gated
+# units' below); an op not listed gets one generic case.
+CASE_DATA = by_registry_name(
+    {
+        "mish": [
+            Case("mish", unary("mish"), one((64, 33)), 1),
+            Case("mish-strided", unary("mish"), transposed((40, 24)), 1),
+        ],
+        "relu2": [Case("relu2", unary("relu2"), one((64, 33)), 1, smooth=False)],
+        "swish": [
+            Case("swish", unary("swish"), one((64, 33)), 1),
+            Case("swish-beta", unary("swish", beta=1.702), transposed((40, 24)), 1),
+        ],
+        "gelu": [
+            Case("gelu", unary("gelu"), one((64, 33)), 1),
+            Case("gelu-tanh", unary("gelu", approximate="tanh"), one((64, 33)), 1),
+        ],
+        "trelu": [
+            Case("trelu-mask", lambda x: actops.trelu(x, threshold=0.5, alpha=0.1), one((64, 33)), 1, smooth=False)
+        ],
+        "swish_learnable": [
+            Case("swish-learnable-scalar", lambda x, b: ops.swish_learnable(x, b), two((64, 33), (), 0.5), 2),
+            Case("swish-learnable-channel", lambda x, b: ops.swish_learnable(x, b), two((8, 16, 5), (16, 1), 0.5), 2),
+        ],
+        "trelu_learnable": [
+            Case(
+                "trelu-learnable", lambda x, a: ops.trelu_learnable(x, a, 0.5), two((8, 16, 5), (16, 1), 0.2), 2, False
+            )
+        ],
+        "maxout": [
+            Case("maxout-last", lambda x: actops.maxout(x, pieces=4, dim=-1), one((32, 64)), 1, smooth=False),
+            Case("maxout-inner", lambda x: actops.maxout(x, pieces=3, dim=1), one((4, 12, 7)), 1, smooth=False),
+        ],
+    },
+    "CASE_DATA",
+)
+
+
+def generic_case(entry, op) -> Case:
+    """One case of an op CASE_DATA does not list: conftest.form's call at the
+    defaults, every tensor differentiable, on values() with the tails."""
+    sample = form(entry, op, shape=(64, 34))
+
+    def make(dtype):
+        return tuple(
+            t.to(dtype) if name == entry.learnable else values(t.shape, dtype)
+            for name, t in zip(sample.tensor_names, sample.make(torch.float64))
+        )
+
+    smooth = f"{op}_double_backward" in entry.backward_ops
+    return Case(op, lambda *tensors: sample.call_op(tensors), make, len(sample.tensor_names), smooth)
+
+
 CASES = [
-    Case("mish", unary("mish"), one((64, 33)), 1),
-    Case("mish-strided", unary("mish"), transposed((40, 24)), 1),
-    Case("relu2", unary("relu2"), one((64, 33)), 1, smooth=False),
-    Case("swish", unary("swish"), one((64, 33)), 1),
-    Case("swish-beta", unary("swish", beta=1.702), transposed((40, 24)), 1),
-    Case("gelu", unary("gelu"), one((64, 33)), 1),
-    Case("gelu-tanh", unary("gelu", approximate="tanh"), one((64, 33)), 1),
-    Case("trelu-mask", lambda x: actops.trelu(x, threshold=0.5, alpha=0.1), one((64, 33)), 1, smooth=False),
-    Case("swish-learnable-scalar", lambda x, b: ops.swish_learnable(x, b), two((64, 33), (), 0.5), 2),
-    Case("swish-learnable-channel", lambda x, b: ops.swish_learnable(x, b), two((8, 16, 5), (16, 1), 0.5), 2),
-    Case("trelu-learnable", lambda x, a: ops.trelu_learnable(x, a, 0.5), two((8, 16, 5), (16, 1), 0.2), 2, False),
-    Case("maxout-last", lambda x: actops.maxout(x, pieces=4, dim=-1), one((32, 64)), 1, smooth=False),
-    Case("maxout-inner", lambda x: actops.maxout(x, pieces=3, dim=1), one((4, 12, 7)), 1, smooth=False),
+    case
+    for entry in registry.OPS
+    if entry.kind != "gated"
+    for op in entry.function_ops
+    for case in CASE_DATA.get(op) or [generic_case(entry, op)]
 ]
 GATED_OPTIONS = {
     "swiglu": [{}, {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}],
     "geglu": [{}, {"approximate": "tanh", "limit": 2.0, "up_offset": -0.5}],
     "reglu": [{}, {"limit": 7.0, "up_offset": 1.0}],
 }
-for unit, options in GATED_OPTIONS.items():
-    for i, kw in enumerate(options):
-        smooth = unit != "reglu"
+for unit in registry.names("gated"):
+    for i, kw in enumerate(GATED_OPTIONS.get(unit, [{}])):
+        smooth = f"{unit}_double_backward" in registry.get(unit).backward_ops and unit != "reglu"
         CASES.append(Case(f"{unit}{i}-split", split_case(unit, **kw), two((48, 40), (48, 40)), 2, smooth))
         CASES.append(Case(f"{unit}{i}-broadcast-up", split_case(unit, **kw), two((6, 8, 40), (8, 1)), 2, smooth))
-        for layout in ["gate_up", "up_gate", "interleaved"]:
+        for layout in registry.LAYOUTS:
             CASES.append(Case(f"{unit}{i}-{layout}", packed_case(unit, -1, layout, **kw), one((48, 80)), 1, smooth))
         CASES.append(Case(f"{unit}{i}-interleaved-dim0", packed_case(unit, 0, "interleaved", **kw), one((8, 30)), 1))
 
@@ -241,17 +288,21 @@ def test_torch_compile_fullgraph(fn):
     assert torch.equal(g_got, g_expected)
 
 
+# the arguments of the out= and in-place checks, keyed by registry name (else the defaults)
+INPLACE_ARGUMENTS = by_registry_name({"trelu": {"threshold": 0.5, "alpha": 0.1}}, "INPLACE_ARGUMENTS")
+
+
 def test_out_and_inplace_forms():
     x = torch.randn(32, 48, device="cuda")
-    for name in ["mish", "relu2", "swish", "gelu"]:
-        fn = getattr(actops, name)
+    for entry in registry.OPS:
+        if entry.inplace_op is None:
+            continue
+        kw = INPLACE_ARGUMENTS.get(entry.name, {})
+        fn = entry.function
         out = torch.empty_like(x)
-        assert fn(x, out=out) is out and torch.equal(out, fn(x)), name
+        assert fn(x, **kw, out=out) is out and torch.equal(out, fn(x, **kw)), entry.name
         y = x.clone()
-        assert getattr(actops, f"{name}_")(y) is y and torch.equal(y, fn(x)), name
-    y = x.clone()
-    actops.trelu_(y, threshold=0.5, alpha=0.1)
-    assert torch.equal(y, actops.trelu(x, threshold=0.5, alpha=0.1))
+        assert entry.inplace_function(y, **kw) is y and torch.equal(y, fn(x, **kw)), entry.name
     out = torch.empty(32, 24, device="cuda")
     assert actops.swiglu(x, out=out) is out and torch.equal(out, actops.swiglu(x))
     out = torch.empty(32, 12, device="cuda")
