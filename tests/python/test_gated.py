@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import actops
+from actops import registry
+from conftest import by_registry_name
 
 ops = torch.ops.actops
 
-UNITS = ["swiglu", "geglu", "reglu"]
-LAYOUTS = ["gate_up", "up_gate", "interleaved"]
+UNITS = list(registry.names("gated"))
+LAYOUTS = list(registry.LAYOUTS)
 FORMS = ["split", *LAYOUTS]
 LOW_DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 # The options each unit is tested with: the gate's own parameter, up_offset
 # alone, and clamps both wide (GPT-OSS's 7.0, active for inputs ~ randn * 6)
-# and tight.
-OPTIONS = {
+# and tight; a unit not listed here gets the options every unit has.
+COMMON_OPTIONS = {
+    "plain": {},
+    "offset": {"up_offset": 0.5},
+    "clamped": {"limit": 7.0, "up_offset": 1.0},
+    "tight": {"limit": 2.0, "up_offset": -0.5},
+}
+OPTION_DATA = {
     "swiglu": {
         "plain": {},
         "beta": {"beta": 1.702},
@@ -48,30 +55,22 @@ OPTIONS = {
         "tight": {"limit": 2.0, "up_offset": -0.5},
     },
 }
+OPTIONS = {unit: by_registry_name(OPTION_DATA, "OPTION_DATA").get(unit, COMMON_OPTIONS) for unit in UNITS}
 CASES = [(unit, name) for unit in UNITS for name in OPTIONS[unit]]
 CASE_IDS = [f"{unit}-{name}" for unit, name in CASES]
 # One clamped case per unit with a non-default gate parameter where there is one.
-CLAMPED = {"swiglu": "gpt_oss", "geglu": "tanh_tight", "reglu": "tight"}
+CLAMPED_DATA = by_registry_name({"swiglu": "gpt_oss", "geglu": "tanh_tight", "reglu": "tight"}, "CLAMPED_DATA")
+CLAMPED = {unit: CLAMPED_DATA.get(unit, "tight") for unit in UNITS}
+# Where a unit's gate has a kink (ReLU's 0), besides the clamp bounds
+GATE_KINKS = by_registry_name({"reglu": [0.0]}, "GATE_KINKS")
 
 
 # ---- the composites -----------------------------------------------------------------
 
 
-def gate_fn(unit: str, g: torch.Tensor, opts: dict) -> torch.Tensor:
-    if unit == "swiglu":
-        return g * torch.sigmoid(opts.get("beta", 1.0) * g)
-    if unit == "geglu":
-        return F.gelu(g, approximate=opts.get("approximate", "none"))
-    return torch.relu(g)
-
-
 def composite(unit: str, gate: torch.Tensor, up: torch.Tensor, **opts) -> torch.Tensor:
-    """gate(clamp(g)) * (clamp(u) + up_offset), from plain torch ops."""
-    limit = opts.get("limit")
-    if limit is not None:
-        gate = gate.clamp(max=limit)
-        up = up.clamp(min=-limit, max=limit)
-    return gate_fn(unit, gate, opts) * (up + opts.get("up_offset", 0.0))
+    """gate(clamp(g)) * (clamp(u) + up_offset), from plain torch ops: the registry's reference formula."""
+    return registry.get(unit).reference(gate, up, **opts)
 
 
 def gpt_oss_reference(gate_up: torch.Tensor, limit: float = 7.0, alpha: float = 1.702) -> torch.Tensor:
@@ -105,8 +104,9 @@ def op(unit: str):
 
 def positional(unit: str, opts: dict) -> tuple:
     """The scalar arguments of the backward ops, in schema order."""
-    head = {"swiglu": (opts.get("beta", 1.0),), "geglu": (opts.get("approximate", "none"),), "reglu": ()}[unit]
-    return (*head, opts.get("limit"), opts.get("up_offset", 0.0))
+    entry = registry.get(unit)
+    schema = entry.schema(f"{unit}_backward")
+    return tuple(opts.get(a.name, entry.defaults[a.name]) for a in schema.arguments if a.name in entry.parameters)
 
 
 def wide(*shape, dtype=torch.float64, scale: float = 6.0) -> torch.Tensor:
@@ -123,7 +123,7 @@ def away_from(x: torch.Tensor, points, gap: float = 0.05) -> torch.Tensor:
 
 def kinks(unit: str, opts: dict):
     """Where the unit is not differentiable: ReLU's 0 and the clamp bounds."""
-    points = [0.0] if unit == "reglu" else []
+    points = list(GATE_KINKS.get(unit, []))
     if opts.get("limit") is not None:
         points += [-opts["limit"], opts["limit"]]
     return points
@@ -395,17 +395,20 @@ def test_opcheck(unit, kind):
 
 # ---- 4. torch.compile ---------------------------------------------------------------
 
-COMPILE_CONFIGS = {
-    "swiglu": ("interleaved", {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}),
-    "geglu": ("up_gate", {"approximate": "tanh"}),
-    "reglu": ("gate_up", {"limit": 2.0, "up_offset": 0.5}),
-}
+COMPILE_CONFIGS = by_registry_name(
+    {
+        "swiglu": ("interleaved", {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}),
+        "geglu": ("up_gate", {"approximate": "tanh"}),
+        "reglu": ("gate_up", {"limit": 2.0, "up_offset": 0.5}),
+    },
+    "COMPILE_CONFIGS",
+)
 
 
 @pytest.mark.parametrize("unit", UNITS)
 def test_torch_compile_fullgraph_matches_eager(unit):
     torch._dynamo.reset()
-    layout, opts = COMPILE_CONFIGS[unit]
+    layout, opts = COMPILE_CONFIGS.get(unit, ("interleaved", {"limit": 2.0, "up_offset": 0.5}))
 
     def f(x, gate, up):
         return op(unit)(x, layout=layout, **opts), op(unit)(gate, up, **opts)
@@ -425,17 +428,27 @@ def test_torch_compile_fullgraph_matches_eager(unit):
 # ---- 5. TorchScript -----------------------------------------------------------------
 
 
-def modules():
-    return {
-        "swiglu": actops.nn.SwiGLU(6, 5, beta=1.702, limit=7.0, up_offset=1.0, layout="interleaved"),
-        "geglu": actops.nn.GeGLU(6, 5, approximate="tanh", layout="up_gate"),
-        "reglu": actops.nn.ReGLU(6, 5),
-    }
+# the layers' options in the TorchScript and layer tests, keyed by registry name (else the defaults)
+MODULE_OPTIONS = by_registry_name(
+    {"swiglu": {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}, "geglu": {"approximate": "tanh"}}, "MODULE_OPTIONS"
+)
+SCRIPTED_LAYOUTS = by_registry_name({"swiglu": "interleaved", "geglu": "up_gate"}, "SCRIPTED_LAYOUTS")
+
+
+def layer_class(unit: str):
+    (cls,) = registry.get(unit).module_classes
+    return cls
+
+
+def module(unit: str) -> torch.nn.Module:
+    """The unit's layer (6 -> 5) with its options and layout above."""
+    layout = SCRIPTED_LAYOUTS.get(unit, "gate_up")
+    return layer_class(unit)(6, 5, layout=layout, **MODULE_OPTIONS.get(unit, {}))
 
 
 @pytest.mark.parametrize("unit", UNITS)
 def test_torchscript_save_load(unit, tmp_path):
-    layer = modules()[unit].double()
+    layer = module(unit).double()
     with torch.no_grad():
         layer.proj.weight.mul_(8)  # outputs past the clamp of 7
     path = tmp_path / f"{unit}.pt"
@@ -470,7 +483,7 @@ class SplitGate(torch.nn.Module):
 def test_torch_export_matches_eager(unit):
     batch = torch.export.Dim("batch", min=2, max=64)
     for layer, example in [
-        (modules()[unit], torch.randn(4, 6)),
+        (module(unit), torch.randn(4, 6)),
         (SplitGate(unit, OPTIONS[unit][CLAMPED[unit]]), wide(4, 5, dtype=torch.float32)),
     ]:
         program = torch.export.export(layer, (example,), dynamic_shapes=({0: batch},))
@@ -715,11 +728,14 @@ def test_errors_name_the_op(unit, device):
         fn(t(4), t(4), dim=0)
     with pytest.raises(TypeError, match=rf"actops\.{unit}: dim and layout belong to the packed form"):
         fn(t(4), t(4), layout="gate_up")
-    if unit == "geglu":
-        with pytest.raises(RuntimeError, match=r"actops\.geglu: approximate must be 'none' or 'tanh', got 'fast'"):
-            fn(t(4), t(4), approximate="fast")
-        with pytest.raises(RuntimeError, match=r"actops\.geglu_packed: approximate must be 'none' or 'tanh'"):
-            fn(t(2, 4), approximate="fast")
+    for name, choices in registry.get(unit).choices.items():
+        if name == "layout":
+            continue
+        expected = " or ".join(f"'{c}'" for c in choices)
+        with pytest.raises(RuntimeError, match=rf"actops\.{unit}: {name} must be {expected}, got 'fast'"):
+            fn(t(4), t(4), **{name: "fast"})
+        with pytest.raises(RuntimeError, match=rf"actops\.{unit}_packed: {name} must be {expected}"):
+            fn(t(2, 4), **{name: "fast"})
 
 
 @pytest.mark.parametrize("unit", UNITS)
@@ -742,7 +758,10 @@ def test_backward_op_errors_name_the_op(unit):
 
 def test_module_arguments_are_checked():
     for cls in (actops.nn.SwiGLU, actops.nn.GeGLU, actops.nn.ReGLU):
-        with pytest.raises(ValueError, match=rf"actops\.nn\.{cls.__name__}: layout must be 'gate_up', 'up_gate' or 'interleaved', got 'gate'"):
+        with pytest.raises(
+            ValueError,
+            match=rf"actops\.nn\.{cls.__name__}: layout must be 'gate_up', 'up_gate' or 'interleaved', got 'gate'",
+        ):
             cls(4, 3, layout="gate")
     for limit in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match=r"actops\.nn\.SwiGLU: limit must be positive"):
@@ -758,10 +777,8 @@ def test_module_arguments_are_checked():
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("unit", UNITS)
 def test_layers_are_one_projection_then_the_packed_op(unit, layout, bias):
-    cls = {"swiglu": actops.nn.SwiGLU, "geglu": actops.nn.GeGLU, "reglu": actops.nn.ReGLU}[unit]
-    opts = {"swiglu": {"beta": 1.702, "limit": 7.0, "up_offset": 1.0}, "geglu": {"approximate": "tanh"}, "reglu": {}}[
-        unit
-    ]
+    cls = layer_class(unit)
+    opts = MODULE_OPTIONS.get(unit, {})
     layer = cls(6, 5, bias=bias, layout=layout, **opts).double()
     assert isinstance(layer.proj, torch.nn.Linear)
     assert (layer.proj.in_features, layer.proj.out_features) == (6, 10) and (layer.proj.bias is not None) == bias
