@@ -15,6 +15,8 @@ import pytest
 import torch
 
 import actops
+from actops import registry
+from conftest import by_registry_name, form
 
 ops = torch.ops.actops
 
@@ -99,6 +101,69 @@ def test_float_arguments_take_what_torch_takes(value):
     assert torch.equal(actops.swiglu(x, beta=value), actops.swiglu(x, beta=beta))
     assert torch.equal(actops.trelu(x, value, value), actops.trelu(x, beta, beta))
     assert torch.equal(actops.trelu_(x.clone(), value, value), actops.trelu(x, beta, beta))
+
+
+def scalar_arguments():
+    """(form, function name, argument, its schema type) for every scalar
+    argument of every op that the Python functions call (actops.<name> in
+    each of its forms, and actops.<name>_)."""
+    found = []
+    for entry in registry.OPS:
+        forms = [form(entry, op) for op in entry.function_ops]
+        if entry.inplace_op:
+            forms.append(form(entry, entry.inplace_op))
+        for sample in forms:
+            name = entry.name + ("_" if sample.op == entry.inplace_op else "")
+            for argument in entry.schema(sample.op).arguments:
+                type_ = argument.type
+                if isinstance(type_, torch._C.OptionalType):
+                    type_ = type_.getElementType()
+                kind = {torch._C.FloatType: "float", torch._C.IntType: "int", torch._C.StringType: "str"}.get(
+                    type(type_)
+                )
+                if kind is not None and argument.name in sample.scalars:
+                    found.append(pytest.param(sample, name, argument.name, kind, id=f"{sample.op}-{argument.name}"))
+    return found
+
+
+def caller(sample, function: str):
+    """v -> actops.<function> on one set of inputs (copied per call: in place ones are overwritten)
+    with the sample's arguments, the overrides given."""
+    tensors = sample.make(torch.float64)
+
+    def call(**overrides):
+        arguments = {**sample.python_arguments([t.clone() for t in tensors]), **overrides}
+        return getattr(actops, function)(**arguments)
+
+    return call
+
+
+@pytest.mark.parametrize("sample, function, name, kind", scalar_arguments())
+def test_every_scalar_argument_is_type_checked(sample, function, name, kind):
+    """Every scalar argument of every function, of every op in the registry:
+    an object of no accepted type is a TypeError naming the function and the argument."""
+    with pytest.raises(TypeError, match=rf"actops\.{function}: {name} must be a"):
+        caller(sample, function)(**{name: object()})
+
+
+@pytest.mark.parametrize("sample, function, name, kind", [p for p in scalar_arguments() if p.values[3] != "str"])
+def test_every_number_argument_takes_numpy_numbers(sample, function, name, kind):
+    """A float argument takes numpy numbers and bool, an int argument numpy
+    integers (and refuses bool), giving what the Python number gives."""
+    call = caller(sample, function)
+    value = sample.scalars[name]
+    if kind == "float":
+        value = 1.5 if value is None else value  # an Optional[float] (limit) given a number
+        numbers = [np.float64(value), np.float32(value), np.int64(2), True]
+        convert = float
+    else:
+        numbers = [np.int64(value), np.int32(value)]
+        convert = int
+    for number in numbers:
+        assert torch.equal(call(**{name: number}), call(**{name: convert(number)})), repr(number)
+    if kind == "int":
+        with pytest.raises(TypeError, match=rf"actops\.{function}: {name} must be an int, got bool"):
+            call(**{name: True})
 
 
 def test_int_arguments_take_numpy_integers():
@@ -186,10 +251,14 @@ def test_format_check_fails_on_an_unformatted_file(tmp_path):
 
 # ---- second derivatives of the piecewise-linear ops ------------------------------
 
-PIECEWISE = {
-    "trelu": (lambda t: actops.trelu(t, threshold=0.5, alpha=0.1), lambda t: torch.where(t > 0.5, t, 0.1 * t)),
-    "maxout": (lambda t: actops.maxout(t.view(3, 2), pieces=2, dim=-1), lambda t: t.view(3, 2).amax(-1)),
-}
+# the piecewise-linear ops, by registry name
+PIECEWISE = by_registry_name(
+    {
+        "trelu": (lambda t: actops.trelu(t, threshold=0.5, alpha=0.1), lambda t: torch.where(t > 0.5, t, 0.1 * t)),
+        "maxout": (lambda t: actops.maxout(t.view(3, 2), pieces=2, dim=-1), lambda t: t.view(3, 2).amax(-1)),
+    },
+    "PIECEWISE",
+)
 
 
 @pytest.mark.parametrize("name", list(PIECEWISE))
