@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 import actops
+from actops import registry
 
 # --- the activations: one line each -------------------------------------------
 
@@ -374,6 +375,15 @@ def header(cfg: Config) -> None:
             t[(t - threshold).abs() < 1e-2] += 0.1
         return t
 
+    def generic(entry: registry.Op) -> tuple:
+        """actops.<name> at its defaults on (4, 16) tensors (a learnable argument: one value; 4 pieces)."""
+        names = entry.tensors()
+        own = [a.name for a in entry.schema().arguments if a.name not in names]
+        scalars = {name: entry.defaults.get(name, 4) for name in own}
+        inputs = tuple(r(1) if name == entry.learnable else r(4, 16) for name in names)
+        return (lambda *tensors: entry.function(**dict(zip(names, tensors)), **scalars)), inputs
+
+    # every op of the registry; these with the inputs and forms shown here, the others generic
     checks: Dict[str, Callable[[], tuple]] = {
         "mish": lambda: (actops.mish, (r(32),)),
         "swish": lambda: (lambda t, b: actops.swish(t, beta=b), (r(32), r(1))),
@@ -383,8 +393,9 @@ def header(cfg: Config) -> None:
         "maxout": lambda: (lambda t: actops.maxout(t, 4, dim=1), (r(4, 16),)),
     }
     verdicts = []
-    for op, make in checks.items():
-        fn, inputs = make()
+    for entry in registry.OPS:
+        op = entry.name
+        fn, inputs = checks[op]() if op in checks else generic(entry)
         ok = torch.autograd.gradcheck(fn, inputs) and torch.autograd.gradgradcheck(fn, inputs)
         verdicts.append(f"{op} {'ok' if ok else 'FAILED'}")
     print("gradcheck + gradgradcheck (float64): " + ", ".join(verdicts))

@@ -61,9 +61,10 @@ class Op:
     Written here: ``name``, ``kind``, ``reference`` (the function from
     plain torch ops, taking the arguments ``actops.<name>`` takes),
     ``modules`` (the ``actops.nn`` class names), ``learnable`` (the argument
-    that may be a tensor, for the parametric kind) and ``choices`` (the
-    values a string argument takes, default first: the op checks them, the
-    tables here cover each). Everything else is read from the dispatcher.
+    that may be a tensor, for the parametric kind), ``choices`` (the values
+    a string argument takes, default first: the op checks them, the tables
+    here cover each) and ``formula`` (the function in words, for tables and
+    plots). Everything else is read from the dispatcher.
     """
 
     name: str
@@ -72,6 +73,7 @@ class Op:
     modules: Tuple[str, ...] = ()
     learnable: Optional[str] = None
     choices: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    formula: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -287,15 +289,43 @@ def _gated(gate_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
 # ---- the ops ---------------------------------------------------------------------
 
 OPS: Tuple[Op, ...] = (
-    Op("mish", "unary", _mish, ("Mish",)),
-    Op("relu2", "unary", _relu2, ("ReLU2",)),
-    Op("swish", "parametric", _swish, ("Swish",), learnable="beta"),
-    Op("gelu", "unary", _gelu, ("GELU",), choices={"approximate": ("none", "tanh")}),
-    Op("trelu", "parametric", _trelu, ("TReLU",), learnable="alpha"),
-    Op("swiglu", "gated", _gated(_swish), ("SwiGLU",), choices={"layout": LAYOUTS}),
-    Op("geglu", "gated", _gated(_gelu), ("GeGLU",), choices={"layout": LAYOUTS, "approximate": ("none", "tanh")}),
-    Op("reglu", "gated", _gated(torch.relu), ("ReGLU",), choices={"layout": LAYOUTS}),
-    Op("maxout", "grouped", _maxout, ("Maxout",)),
+    Op("mish", "unary", _mish, ("Mish",), formula="x · tanh(softplus(x))"),
+    Op("relu2", "unary", _relu2, ("ReLU2",), formula="max(0, x)²"),
+    Op("swish", "parametric", _swish, ("Swish",), learnable="beta", formula="x · σ(βx)"),
+    Op(
+        "gelu",
+        "unary",
+        _gelu,
+        ("GELU",),
+        choices={"approximate": ("none", "tanh")},
+        formula="x · Φ(x), or 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))",
+    ),
+    Op("trelu", "parametric", _trelu, ("TReLU",), learnable="alpha", formula="x where x > θ, α·x where x ≤ θ"),
+    Op(
+        "swiglu",
+        "gated",
+        _gated(_swish),
+        ("SwiGLU",),
+        choices={"layout": LAYOUTS},
+        formula="swish_β(gate) · (up + up_offset)",
+    ),
+    Op(
+        "geglu",
+        "gated",
+        _gated(_gelu),
+        ("GeGLU",),
+        choices={"layout": LAYOUTS, "approximate": ("none", "tanh")},
+        formula="gelu(gate) · (up + up_offset)",
+    ),
+    Op(
+        "reglu",
+        "gated",
+        _gated(torch.relu),
+        ("ReGLU",),
+        choices={"layout": LAYOUTS},
+        formula="relu(gate) · (up + up_offset)",
+    ),
+    Op("maxout", "grouped", _maxout, ("Maxout",), formula="max over groups of k consecutive elements of dim"),
 )
 
 _BY_NAME = {op.name: op for op in OPS}

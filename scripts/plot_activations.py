@@ -9,7 +9,9 @@ Every derivative is ``torch.autograd.grad`` through the op itself (the actops
 op's own C++ backward; torch's for the three references), never a formula
 written here. SwiGLU, a function of two inputs, gets a slice swish(g)*u for a
 few fixed u and the surface over (g, u); Maxout gets the max of k lines
-a_i*x + b_i, drawn with the lines.
+a_i*x + b_i, drawn with the lines. The panels follow the registry of the ops
+(actops.registry): an op without panels of its own here gets one from its
+kind, at its default arguments.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import actops  # noqa: E402
+from actops import registry  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LO, HI = -5.0, 5.0
@@ -240,10 +243,56 @@ def panel_maxout(ax):
     style(ax, f"Maxout  actops.maxout, k = {k} pieces", r"$\max\,(a_1 x + b_1, \ldots, a_k x + b_k)$")
 
 
+# --- the panels of an op with none of its own, from its registry entry --------
+
+
+def _title(entry: registry.Op, extra: str = "") -> str:
+    name = entry.modules[0] if entry.modules else entry.name
+    return f"{name}  actops.{entry.name}{extra}"
+
+
+def _default_arguments(entry: registry.Op, x: torch.Tensor) -> dict:
+    """The default op's arguments beyond its tensors at their defaults; a
+    learnable one without a number form: a tensor of one value (1)."""
+    tensors = entry.tensors()
+    arguments = {a: v for a, v in entry.defaults.items() if a in {b.name for b in entry.schema().arguments}}
+    if entry.learnable in tensors:
+        arguments[entry.learnable] = torch.ones((), dtype=x.dtype)
+    return arguments
+
+
+def panel_elementwise(entry: registry.Op) -> Callable:
+    def panel(ax):
+        curve(ax, lambda t: entry.function(t, **_default_arguments(entry, t)))
+        style(ax, _title(entry), entry.formula)
+
+    return panel
+
+
+def panel_gated_slice(entry: registry.Op) -> Callable:
+    """The unit's value and derivative in the gate for a few fixed up (as SwiGLU's slice)."""
+
+    def panel(ax):
+        x = X.numpy()
+        cmap = plt.get_cmap("viridis")
+        for i, u in enumerate(SWIGLU_UPS):
+            color = cmap(0.1 + 0.8 * i / (len(SWIGLU_UPS) - 1))
+            up = torch.full_like(X, u)
+            y, dy = value_and_derivative(lambda g: entry.function(g, up))
+            ax.plot(x, y, color=color, lw=1.8, label=f"u={u:g}", zorder=3)
+            ax.plot(x, dy, color=color, lw=1.1, ls="--", zorder=3)
+        ax.plot([], [], color="0.3", lw=1.1, ls="--", label=r"$\partial/\partial g$")
+        ax.legend(fontsize=7.5, loc="upper left", frameon=False, ncol=1)
+        style(ax, _title(entry, "(g, u), u fixed"), entry.formula, ylim=(-5.0, 10.0))
+        ax.set_xlabel("gate g", fontsize=8, labelpad=1)
+
+    return panel
+
+
 REFERENCES: List[Callable] = [panel_sigmoid, panel_tanh, panel_relu]
 
-# actops op name -> its panels
-OPS: Dict[str, Sequence[Callable]] = {
+# panels drawn by hand for these ops (by registry name)
+PANELS: Dict[str, Sequence[Callable]] = {
     "mish": (panel_mish,),
     "relu2": (panel_relu2,),
     "swish": (panel_swish,),
@@ -252,6 +301,22 @@ OPS: Dict[str, Sequence[Callable]] = {
     "swiglu": (panel_swiglu_slice, panel_swiglu_surface),
     "maxout": (panel_maxout,),
 }
+assert set(PANELS) <= set(registry.names()), set(PANELS) - set(registry.names())
+
+
+def panels_of(entry: registry.Op) -> Sequence[Callable]:
+    """The op's own panels, or one from its kind."""
+    if entry.name in PANELS:
+        return PANELS[entry.name]
+    if entry.kind == "gated":
+        return (panel_gated_slice(entry),)
+    if entry.kind in ("unary", "parametric"):
+        return (panel_elementwise(entry),)
+    raise NotImplementedError(f"plot_activations.py: no panel for a {entry.kind} op ({entry.name}): add one to PANELS")
+
+
+# actops op name -> its panels, every op of the registry
+OPS: Dict[str, Sequence[Callable]] = {entry.name: panels_of(entry) for entry in registry.OPS}
 
 
 def plot(ops: Sequence[str], out: Path) -> Path:

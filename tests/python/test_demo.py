@@ -16,6 +16,7 @@ import torch
 
 import actops
 import actops.demo
+from actops import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 PLOT_SCRIPT = ROOT / "scripts" / "plot_activations.py"
@@ -23,16 +24,18 @@ PLOT_SCRIPT = ROOT / "scripts" / "plot_activations.py"
 # The fast tests use a few activations; the "every" tests all of them.
 DEMO_ACTIVATIONS = ["sigmoid", "tanh", "relu", "mish"]
 PLOT_OPS = ["mish"]
-EVERY_OP = ["mish", "relu2", "swish", "gelu", "trelu", "swiglu", "geglu", "reglu", "maxout"]
-EVERY_LAYER = ["Mish", "ReLU2", "Swish", "GELU", "TReLU", "SwiGLU", "GeGLU", "ReGLU", "Maxout"]
+EVERY_OP = list(registry.names())
+EVERY_LAYER = [name for entry in registry.OPS for name in entry.modules]
 
 NUMERIC_COLUMNS = ["params", "loss", "train%", "test%", "ms/epoch", "|dW1|", "dW1/dWL", "dead%"]
 PNGS = ["loss_curves.png", "grad_norms.png", "decision_regions.png"]
 
 
 def test_every_op_and_layer_is_built():
+    assert len(EVERY_OP) >= 9 and len(EVERY_LAYER) >= 9
     assert all(hasattr(torch.ops.actops, op) for op in EVERY_OP)
     assert all(hasattr(actops.nn, name) for name in EVERY_LAYER)
+    assert sorted(EVERY_LAYER) == sorted(actops.nn.__all__)
 
 
 def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -89,6 +92,8 @@ def check_demo(activations: list[str], out: Path) -> dict[str, dict[str, float]]
             assert math.isfinite(row["loss"]) and row["loss"] > 0, (name, row)
         assert math.isfinite(row["|dW1|"]) and row["|dW1|"] >= 0, (name, row)
     assert "gradcheck + gradgradcheck (float64): mish ok" in result.stdout
+    checked = result.stdout.split("gradcheck + gradgradcheck (float64): ")[1].splitlines()[0]
+    assert checked == ", ".join(f"{op} ok" for op in EVERY_OP), checked
     assert "FAILED" not in result.stdout
     assert "100%" in result.stderr  # the progress bar ran to the end
     for png in PNGS:
