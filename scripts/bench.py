@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from torch.utils import benchmark
 
 import actops
+from actops import registry
 
 Tensor = torch.Tensor
 PASSES = ("fwd", "fwd+bwd")
@@ -170,147 +171,220 @@ def _gptoss_composite(gate_up, limit=7.0, alpha=1.702):
     return (up + 1) * (gate * torch.sigmoid(gate * alpha))
 
 
-OPS: Dict[str, Op] = {
-    op.name: op
-    for op in [
+# The rows drawn by hand: PyTorch's own op as the peer where it has one, and
+# the forms and settings worth a row of their own. Every other op of the
+# registry gets rows from its kind (_registry_rows).
+_ROWS: List[Op] = [
+    Op(
+        "mish",
+        _x,
+        lambda x, **kw: actops.mish(x, **kw),
+        lambda x: F.mish(x),
+        "F.mish(x)",
+        "actops.mish(x)",
+        _elementwise_bytes,
+        peer_out_fn=lambda x, out: torch.ops.aten.mish.out(x, out=out),
+        peer_out_name="aten.mish.out(x, out=y)",
+    ),
+    Op(
+        "relu2",
+        _x,
+        lambda x, **kw: actops.relu2(x, **kw),
+        lambda x: torch.relu(x).square(),
+        "torch.relu(x).square()",
+        "actops.relu2(x)",
+        _elementwise_bytes,
+    ),
+    Op(
+        "swish",
+        _x,
+        lambda x, **kw: actops.swish(x, beta=1.0, **kw),
+        lambda x: F.silu(x),
+        "F.silu(x)",
+        "actops.swish(x, beta=1.0)",
+        _elementwise_bytes,
+        peer_out_fn=lambda x, out: torch.ops.aten.silu.out(x, out=out),
+        peer_out_name="aten.silu.out(x, out=y)",
+    ),
+    Op(
+        "swish_learnable",
+        _x_beta,
+        lambda x, t, **kw: actops.swish(x, beta=t, **kw),
+        lambda x, t: x * torch.sigmoid(t * x),
+        "x * torch.sigmoid(t * x)",
+        "actops.swish(x, beta=t)",
+        _learnable_bytes,
+    ),
+    Op(
+        "gelu",
+        _x,
+        lambda x, **kw: actops.gelu(x, approximate="none", **kw),
+        lambda x: F.gelu(x, approximate="none"),
+        "F.gelu(x)",
+        'actops.gelu(x, approximate="none")',
+        _elementwise_bytes,
+        peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="none", out=out),
+        peer_out_name='aten.gelu.out(x, approximate="none", out=y)',
+    ),
+    Op(
+        "gelu_tanh",
+        _x,
+        lambda x, **kw: actops.gelu(x, approximate="tanh", **kw),
+        lambda x: F.gelu(x, approximate="tanh"),
+        'F.gelu(x, approximate="tanh")',
+        'actops.gelu(x, approximate="tanh")',
+        _elementwise_bytes,
+        peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="tanh", out=out),
+        peer_out_name='aten.gelu.out(x, approximate="tanh", out=y)',
+    ),
+    Op(
+        "trelu",
+        _x,
+        lambda x, **kw: actops.trelu(x, threshold=1.0, alpha=0.01, **kw),
+        lambda x: torch.where(x > 1.0, x, 0.01 * x),
+        "torch.where(x > 1.0, x, 0.01 * x)",
+        "actops.trelu(x, threshold=1.0, alpha=0.01)",
+        _elementwise_bytes,
+    ),
+    Op(
+        "swiglu",
+        _gate_up,
+        lambda g, u, **kw: actops.swiglu(g, u, **kw),
+        lambda g, u: F.silu(g) * u,
+        "F.silu(g) * u",
+        "actops.swiglu(g, u)",
+        _swiglu_bytes,
+    ),
+    Op(
+        "swiglu_packed",
+        _packed,
+        lambda x, **kw: actops.swiglu(x, dim=-1, **kw),
+        _packed_composite,
+        "g, u = x.chunk(2, -1); F.silu(g) * u",
+        "actops.swiglu(x, dim=-1)",
+        _swiglu_bytes,
+    ),
+    Op(
+        "geglu",
+        _gate_up,
+        lambda g, u, **kw: actops.geglu(g, u, **kw),
+        lambda g, u: F.gelu(g) * u,
+        "F.gelu(g) * u",
+        "actops.geglu(g, u)",
+        _swiglu_bytes,
+    ),
+    Op(
+        "geglu_tanh",
+        _gate_up,
+        lambda g, u, **kw: actops.geglu(g, u, approximate="tanh", **kw),
+        lambda g, u: F.gelu(g, approximate="tanh") * u,
+        'F.gelu(g, approximate="tanh") * u',
+        'actops.geglu(g, u, approximate="tanh")',
+        _swiglu_bytes,
+    ),
+    Op(
+        "reglu",
+        _gate_up,
+        lambda g, u, **kw: actops.reglu(g, u, **kw),
+        lambda g, u: torch.relu(g) * u,
+        "torch.relu(g) * u",
+        "actops.reglu(g, u)",
+        _swiglu_bytes,
+    ),
+    Op(
+        "swiglu_gptoss",
+        _packed,
+        lambda x, **kw: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0, **kw),
+        _gptoss_composite,
+        "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
+        'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)',
+        _swiglu_bytes,
+    ),
+    Op(
+        "maxout",
+        _maxout_input,
+        lambda x, **kw: actops.maxout(x, pieces=4, dim=-1, **kw),
+        lambda x: x.unflatten(-1, (-1, 4)).amax(-1),
+        "x.unflatten(-1, (-1, 4)).amax(-1)",
+        "actops.maxout(x, pieces=4, dim=-1)",
+        _maxout_bytes,
+        peer_out_fn=lambda x, out: torch.amax(x.unflatten(-1, (-1, 4)), -1, out=out),
+        peer_out_name="torch.amax(x.unflatten(-1, (-1, 4)), -1, out=y)",
+    ),
+]
+
+
+def _function_of(row: Op) -> str:
+    """The registry name of the function a row times: actops.<name>(...)."""
+    return row.actops_name.split("(")[0].removeprefix("actops.")
+
+
+def _registry_rows(entry: registry.Op) -> List[Op]:
+    """One row for an op with none drawn by hand: actops.<name> at its
+    defaults (4 pieces for a grouped op; a learnable argument that must be a
+    tensor: one value, 1.25) against its registry reference formula."""
+    reference = f"actops.registry.get({entry.name!r}).reference"
+    own = [a.name for a in entry.schema().arguments if a.name not in entry.tensors()]
+    if entry.kind == "gated":
+        return [
+            Op(
+                entry.name,
+                _gate_up,
+                entry.function,
+                entry.reference,
+                f"{reference}(g, u)",
+                f"actops.{entry.name}(g, u)",
+                _swiglu_bytes,
+            )
+        ]
+    if entry.kind == "grouped":
+        options = {name: entry.defaults.get(name, 4) for name in own}
+        options["dim"] = -1
+
+        def grouped(x, **kw):
+            return entry.function(x, **options, **kw)
+
+        return [
+            Op(
+                entry.name,
+                _maxout_input,
+                grouped,
+                lambda x: entry.reference(x, **options),
+                f"{reference}(x, pieces=4, dim=-1)",
+                f"actops.{entry.name}(x, pieces=4, dim=-1)",
+                _maxout_bytes,
+            )
+        ]
+    if entry.learnable in entry.tensors():  # a tensor argument of its own: x and one value of it
+        return [
+            Op(
+                entry.name,
+                _x_beta,
+                entry.function,
+                entry.reference,
+                f"{reference}(x, t)",
+                f"actops.{entry.name}(x, t)",
+                _learnable_bytes,
+            )
+        ]
+    return [
         Op(
-            "mish",
+            entry.name,
             _x,
-            lambda x, **kw: actops.mish(x, **kw),
-            lambda x: F.mish(x),
-            "F.mish(x)",
-            "actops.mish(x)",
+            entry.function,
+            entry.reference,
+            f"{reference}(x)",
+            f"actops.{entry.name}(x)",
             _elementwise_bytes,
-            peer_out_fn=lambda x, out: torch.ops.aten.mish.out(x, out=out),
-            peer_out_name="aten.mish.out(x, out=y)",
-        ),
-        Op(
-            "relu2",
-            _x,
-            lambda x, **kw: actops.relu2(x, **kw),
-            lambda x: torch.relu(x).square(),
-            "torch.relu(x).square()",
-            "actops.relu2(x)",
-            _elementwise_bytes,
-        ),
-        Op(
-            "swish",
-            _x,
-            lambda x, **kw: actops.swish(x, beta=1.0, **kw),
-            lambda x: F.silu(x),
-            "F.silu(x)",
-            "actops.swish(x, beta=1.0)",
-            _elementwise_bytes,
-            peer_out_fn=lambda x, out: torch.ops.aten.silu.out(x, out=out),
-            peer_out_name="aten.silu.out(x, out=y)",
-        ),
-        Op(
-            "swish_learnable",
-            _x_beta,
-            lambda x, t, **kw: actops.swish(x, beta=t, **kw),
-            lambda x, t: x * torch.sigmoid(t * x),
-            "x * torch.sigmoid(t * x)",
-            "actops.swish(x, beta=t)",
-            _learnable_bytes,
-        ),
-        Op(
-            "gelu",
-            _x,
-            lambda x, **kw: actops.gelu(x, approximate="none", **kw),
-            lambda x: F.gelu(x, approximate="none"),
-            "F.gelu(x)",
-            'actops.gelu(x, approximate="none")',
-            _elementwise_bytes,
-            peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="none", out=out),
-            peer_out_name='aten.gelu.out(x, approximate="none", out=y)',
-        ),
-        Op(
-            "gelu_tanh",
-            _x,
-            lambda x, **kw: actops.gelu(x, approximate="tanh", **kw),
-            lambda x: F.gelu(x, approximate="tanh"),
-            'F.gelu(x, approximate="tanh")',
-            'actops.gelu(x, approximate="tanh")',
-            _elementwise_bytes,
-            peer_out_fn=lambda x, out: torch.ops.aten.gelu.out(x, approximate="tanh", out=out),
-            peer_out_name='aten.gelu.out(x, approximate="tanh", out=y)',
-        ),
-        Op(
-            "trelu",
-            _x,
-            lambda x, **kw: actops.trelu(x, threshold=1.0, alpha=0.01, **kw),
-            lambda x: torch.where(x > 1.0, x, 0.01 * x),
-            "torch.where(x > 1.0, x, 0.01 * x)",
-            "actops.trelu(x, threshold=1.0, alpha=0.01)",
-            _elementwise_bytes,
-        ),
-        Op(
-            "swiglu",
-            _gate_up,
-            lambda g, u, **kw: actops.swiglu(g, u, **kw),
-            lambda g, u: F.silu(g) * u,
-            "F.silu(g) * u",
-            "actops.swiglu(g, u)",
-            _swiglu_bytes,
-        ),
-        Op(
-            "swiglu_packed",
-            _packed,
-            lambda x, **kw: actops.swiglu(x, dim=-1, **kw),
-            _packed_composite,
-            "g, u = x.chunk(2, -1); F.silu(g) * u",
-            "actops.swiglu(x, dim=-1)",
-            _swiglu_bytes,
-        ),
-        Op(
-            "geglu",
-            _gate_up,
-            lambda g, u, **kw: actops.geglu(g, u, **kw),
-            lambda g, u: F.gelu(g) * u,
-            "F.gelu(g) * u",
-            "actops.geglu(g, u)",
-            _swiglu_bytes,
-        ),
-        Op(
-            "geglu_tanh",
-            _gate_up,
-            lambda g, u, **kw: actops.geglu(g, u, approximate="tanh", **kw),
-            lambda g, u: F.gelu(g, approximate="tanh") * u,
-            'F.gelu(g, approximate="tanh") * u',
-            'actops.geglu(g, u, approximate="tanh")',
-            _swiglu_bytes,
-        ),
-        Op(
-            "reglu",
-            _gate_up,
-            lambda g, u, **kw: actops.reglu(g, u, **kw),
-            lambda g, u: torch.relu(g) * u,
-            "torch.relu(g) * u",
-            "actops.reglu(g, u)",
-            _swiglu_bytes,
-        ),
-        Op(
-            "swiglu_gptoss",
-            _packed,
-            lambda x, **kw: actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0, **kw),
-            _gptoss_composite,
-            "GPT-OSS: gate, up = x[..., ::2], x[..., 1::2]; clamps; (up + 1) * (gate * sigmoid(1.702 gate))",
-            'actops.swiglu(x, layout="interleaved", beta=1.702, limit=7.0, up_offset=1.0)',
-            _swiglu_bytes,
-        ),
-        Op(
-            "maxout",
-            _maxout_input,
-            lambda x, **kw: actops.maxout(x, pieces=4, dim=-1, **kw),
-            lambda x: x.unflatten(-1, (-1, 4)).amax(-1),
-            "x.unflatten(-1, (-1, 4)).amax(-1)",
-            "actops.maxout(x, pieces=4, dim=-1)",
-            _maxout_bytes,
-            peer_out_fn=lambda x, out: torch.amax(x.unflatten(-1, (-1, 4)), -1, out=out),
-            peer_out_name="torch.amax(x.unflatten(-1, (-1, 4)), -1, out=y)",
-        ),
+        )
     ]
-}
+
+
+OPS: Dict[str, Op] = {row.name: row for row in _ROWS}
+assert {_function_of(row) for row in _ROWS} <= set(registry.names()), "a row of _ROWS times no registry op"
+for _entry in registry.OPS:
+    if _entry.name not in {_function_of(row) for row in _ROWS}:
+        OPS.update((row.name, row) for row in _registry_rows(_entry))
 
 
 # ---- measurement -------------------------------------------------------------------

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from actops import registry
 from conftest import positive, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,7 @@ HEADER = (
     "| op | dtype | n | pass | actops ms | GB/s | % copy | vs eager | vs compiled "
     "| out= ms | out= % copy | out= vs eager out= | saved MB actops / eager |"
 )
+# the rows bench.py draws by hand (forms and settings of their own), and a row per op of the registry
 EVERY = [
     "mish",
     "relu2",
@@ -40,6 +42,7 @@ EVERY = [
     "swiglu_gptoss",
     "maxout",
 ]
+EVERY += [name for name in registry.names() if name not in EVERY]
 # the ops whose peer PyTorch has as one op with an out= form (aten.mish.out, aten.silu.out,
 # aten.gelu.out both ways, torch.amax(..., out=)); the others' peers are composites
 PEER_OUT = {"mish", "swish", "gelu", "gelu_tanh", "maxout"}
