@@ -80,106 +80,89 @@ struct BinaryAutograd<Op, std::tuple<A...>> {
 
   static at::Tensor forward(const at::Tensor& a, const at::Tensor& b, A... s) {
     const auto args = std::forward_as_tuple(s...);
-    if (!needs_autograd(a, b)) {
-      return below_autograd([&] { return Op::forward(a, b, args); });
-    }
-    auto node = node_for<ForwardNode>(a, b);
-    if (node) {
-      node->op = Op::name();
-      node->a = SavedVariable(a, false);
-      node->b = SavedVariable(b, false);
-      node->args = Stored(own(s)...);
-    }
-    at::Tensor out = below_autograd([&] { return Op::forward(a, b, args); });
-    attach(node, out);
-    if (any_tangent(a, b)) {
-      // f_a t_a + f_b t_b from the backward on a and b expanded to the
-      // output's shape (views), so that nothing is reduced: differentiable
-      // once more, as a second derivative of f should be.
-      const auto shape = out.sym_sizes();
-      const at::Tensor a_e = primal_of(a).expand_symint(shape);
-      const at::Tensor b_e = primal_of(b).expand_symint(shape);
-      const auto as_grad = [&](const at::Tensor& t) { return t.to(out.scalar_type()).expand_symint(shape); };
-      at::Tensor t;
-      if (tangent_of(a).defined()) {
-        t = std::get<0>(Op::backward(as_grad(tangent_of(a)), a_e, b_e, args));
-      }
-      if (tangent_of(b).defined()) {
-        t = add_defined(t, std::get<1>(Op::backward(as_grad(tangent_of(b)), a_e, b_e, args)));
-      }
-      set_tangent(out, t.to(out.scalar_type()));
-    }
-    return out;
+    return autograd_call<ForwardNode>(
+        std::tie(a, b), [&] { return Op::forward(a, b, args); },
+        [&](ForwardNode& node) {
+          node.op = Op::name();
+          node.a = SavedVariable(a, false);
+          node.b = SavedVariable(b, false);
+          node.args = Stored(own(s)...);
+        },
+        [&](const at::Tensor& out) {
+          // f_a t_a + f_b t_b from the backward on a and b expanded to the
+          // output's shape (views), so that nothing is reduced: differentiable
+          // once more, as a second derivative of f should be.
+          const auto shape = out.sym_sizes();
+          const at::Tensor a_e = primal_of(a).expand_symint(shape);
+          const at::Tensor b_e = primal_of(b).expand_symint(shape);
+          const auto as_grad = [&](const at::Tensor& t) { return t.to(out.scalar_type()).expand_symint(shape); };
+          at::Tensor t;
+          if (tangent_of(a).defined()) {
+            t = std::get<0>(Op::backward(as_grad(tangent_of(a)), a_e, b_e, args));
+          }
+          if (tangent_of(b).defined()) {
+            t = add_defined(t, std::get<1>(Op::backward(as_grad(tangent_of(b)), a_e, b_e, args)));
+          }
+          set_tangent(out, t.to(out.scalar_type()));
+        });
   }
 
   static Pair backward(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, A... s) {
     const auto args = std::forward_as_tuple(s...);
-    if (!needs_autograd(grad, a, b)) {
-      return below_autograd([&] { return Op::backward(grad, a, b, args); });
-    }
-    auto node = node_for<BackwardNode>(grad, a, b);
-    if (node) {
-      node->op = Op::backward_name();
-      node->grad = SavedVariable(grad, false);
-      node->a = SavedVariable(a, false);
-      node->b = SavedVariable(b, false);
-      node->args = Stored(own(s)...);
-    }
-    auto [d_a, d_b] = below_autograd([&] { return Op::backward(grad, a, b, args); });
-    attach(node, d_a, d_b);
-    if (any_tangent(grad, a, b)) {
-      const at::Tensor a_p = primal_of(a);
-      const at::Tensor b_p = primal_of(b);
-      at::Tensor t_a, t_b;
-      if (tangent_of(grad).defined()) {
-        std::tie(t_a, t_b) = Op::backward(tangent_of(grad), a_p, b_p, args);
-      }
-      if (any_tangent(a, b)) {
-        const auto d = Op::double_backward(or_zeros_like(tangent_of(a), a_p), or_zeros_like(tangent_of(b), b_p),
-                                           primal_of(grad), a_p, b_p, args);
-        t_a = add_defined(t_a, std::get<1>(d));
-        t_b = add_defined(t_b, std::get<2>(d));
-      }
-      set_tangent(d_a, t_a);
-      set_tangent(d_b, t_b);
-    }
-    return {d_a, d_b};
+    return autograd_call<BackwardNode>(
+        std::tie(grad, a, b), [&] { return Op::backward(grad, a, b, args); },
+        [&](BackwardNode& node) {
+          node.op = Op::backward_name();
+          node.grad = SavedVariable(grad, false);
+          node.a = SavedVariable(a, false);
+          node.b = SavedVariable(b, false);
+          node.args = Stored(own(s)...);
+        },
+        [&](const Pair& out) {
+          const at::Tensor a_p = primal_of(a);
+          const at::Tensor b_p = primal_of(b);
+          at::Tensor t_a, t_b;
+          if (tangent_of(grad).defined()) {
+            std::tie(t_a, t_b) = Op::backward(tangent_of(grad), a_p, b_p, args);
+          }
+          if (any_tangent(a, b)) {
+            const auto d = Op::double_backward(or_zeros_like(tangent_of(a), a_p), or_zeros_like(tangent_of(b), b_p),
+                                               primal_of(grad), a_p, b_p, args);
+            t_a = add_defined(t_a, std::get<1>(d));
+            t_b = add_defined(t_b, std::get<2>(d));
+          }
+          set_tangent(std::get<0>(out), t_a);
+          set_tangent(std::get<1>(out), t_b);
+        });
   }
 
   static Triple double_backward(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
                                 const at::Tensor& a, const at::Tensor& b, A... s) {
     const auto args = std::forward_as_tuple(s...);
-    if (!needs_autograd(gg_a, gg_b, grad, a, b)) {
-      return below_autograd([&] { return Op::double_backward(gg_a, gg_b, grad, a, b, args); });
-    }
-    auto node = node_for<DoubleBackwardNode>(gg_a, gg_b, grad, a, b);
-    if (node) {
-      node->op = Op::double_backward_name();
-    }
-    auto [d_grad, d_a, d_b] = below_autograd([&] { return Op::double_backward(gg_a, gg_b, grad, a, b, args); });
-    attach(node, d_grad, d_a, d_b);
-    if (any_tangent(a, b)) {
-      refuse_third_order(Op::double_backward_name(), "forward mode");
-    }
-    if (any_tangent(gg_a, gg_b, grad)) {
-      const at::Tensor a_p = primal_of(a);
-      const at::Tensor b_p = primal_of(b);
-      at::Tensor t_grad, t_a, t_b;
-      if (any_tangent(gg_a, gg_b)) {
-        std::tie(t_grad, t_a, t_b) =
-            Op::double_backward(or_zeros_like(tangent_of(gg_a), a_p), or_zeros_like(tangent_of(gg_b), b_p),
-                                primal_of(grad), a_p, b_p, args);
-      }
-      if (tangent_of(grad).defined()) {
-        const auto d = Op::double_backward(primal_of(gg_a), primal_of(gg_b), tangent_of(grad), a_p, b_p, args);
-        t_a = add_defined(t_a, std::get<1>(d));
-        t_b = add_defined(t_b, std::get<2>(d));
-      }
-      set_tangent(d_grad, t_grad);
-      set_tangent(d_a, t_a);
-      set_tangent(d_b, t_b);
-    }
-    return {d_grad, d_a, d_b};
+    return autograd_call<DoubleBackwardNode>(
+        std::tie(gg_a, gg_b, grad, a, b), [&] { return Op::double_backward(gg_a, gg_b, grad, a, b, args); },
+        [&](DoubleBackwardNode& node) { node.op = Op::double_backward_name(); },
+        [&](const Triple& out) {
+          if (any_tangent(a, b)) {
+            refuse_third_order(Op::double_backward_name(), "forward mode");
+          }
+          const at::Tensor a_p = primal_of(a);
+          const at::Tensor b_p = primal_of(b);
+          at::Tensor t_grad, t_a, t_b;
+          if (any_tangent(gg_a, gg_b)) {
+            std::tie(t_grad, t_a, t_b) =
+                Op::double_backward(or_zeros_like(tangent_of(gg_a), a_p), or_zeros_like(tangent_of(gg_b), b_p),
+                                    primal_of(grad), a_p, b_p, args);
+          }
+          if (tangent_of(grad).defined()) {
+            const auto d = Op::double_backward(primal_of(gg_a), primal_of(gg_b), tangent_of(grad), a_p, b_p, args);
+            t_a = add_defined(t_a, std::get<1>(d));
+            t_b = add_defined(t_b, std::get<2>(d));
+          }
+          set_tangent(std::get<0>(out), t_grad);
+          set_tangent(std::get<1>(out), t_a);
+          set_tangent(std::get<2>(out), t_b);
+        });
   }
 };
 
@@ -229,62 +212,51 @@ struct PackedAutograd<Op, std::tuple<A...>> {
 
   static at::Tensor forward(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
     const auto args = std::forward_as_tuple(s...);
-    if (!needs_autograd(x)) {
-      return below_autograd([&] { return Op::packed(x, dim, layout, args); });
-    }
-    auto node = node_for<ForwardNode>(x);
-    if (node) {
-      node->op = Op::packed_name();
-      node->x = SavedVariable(x, false);
-      node->dim = dim;
-      node->layout = own(layout);
-      node->args = Stored(own(s)...);
-    }
-    at::Tensor out = below_autograd([&] { return Op::packed(x, dim, layout, args); });
-    attach(node, out);
-    const at::Tensor t_x = tangent_of(x);
-    if (t_x.defined()) {
-      // f_g t_g + f_u t_u, from the split backward with the tangents as grad
-      auto [gate, up] = Op::parts(primal_of(x), dim, layout);
-      auto [t_gate, t_up] = Op::parts(t_x, dim, layout);
-      set_tangent(out, add_defined(std::get<0>(Op::backward(t_gate, gate, up, args)),
-                                   std::get<1>(Op::backward(t_up, gate, up, args))));
-    }
-    return out;
+    return autograd_call<ForwardNode>(
+        std::tie(x), [&] { return Op::packed(x, dim, layout, args); },
+        [&](ForwardNode& node) {
+          node.op = Op::packed_name();
+          node.x = SavedVariable(x, false);
+          node.dim = dim;
+          node.layout = own(layout);
+          node.args = Stored(own(s)...);
+        },
+        [&](const at::Tensor& out) {
+          // f_g t_g + f_u t_u, from the split backward with the tangents as grad
+          auto [gate, up] = Op::parts(primal_of(x), dim, layout);
+          auto [t_gate, t_up] = Op::parts(tangent_of(x), dim, layout);
+          set_tangent(out, add_defined(std::get<0>(Op::backward(t_gate, gate, up, args)),
+                                       std::get<1>(Op::backward(t_up, gate, up, args))));
+        });
   }
 
   static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout,
                              A... s) {
     const auto args = std::forward_as_tuple(s...);
-    if (!needs_autograd(grad, x)) {
-      return below_autograd([&] { return Op::packed_backward(grad, x, dim, layout, args); });
-    }
-    auto node = node_for<BackwardNode>(grad, x);
-    if (node) {
-      node->op = Op::packed_backward_name();
-      node->grad = SavedVariable(grad, false);
-      node->x = SavedVariable(x, false);
-      node->dim = dim;
-      node->layout = own(layout);
-      node->args = Stored(own(s)...);
-    }
-    at::Tensor out = below_autograd([&] { return Op::packed_backward(grad, x, dim, layout, args); });
-    attach(node, out);
-    if (any_tangent(grad, x)) {
-      const at::Tensor x_p = primal_of(x);
-      at::Tensor t;
-      if (tangent_of(grad).defined()) {
-        t = Op::packed_backward(tangent_of(grad), x_p, dim, layout, args);
-      }
-      if (tangent_of(x).defined()) {
-        auto [gate, up] = Op::parts(x_p, dim, layout);
-        auto [t_gate, t_up] = Op::parts(tangent_of(x), dim, layout);
-        const auto d = Op::double_backward(t_gate, t_up, primal_of(grad), gate, up, args);
-        t = add_defined(t, Op::join(std::get<1>(d), std::get<2>(d), dim, layout));
-      }
-      set_tangent(out, t);
-    }
-    return out;
+    return autograd_call<BackwardNode>(
+        std::tie(grad, x), [&] { return Op::packed_backward(grad, x, dim, layout, args); },
+        [&](BackwardNode& node) {
+          node.op = Op::packed_backward_name();
+          node.grad = SavedVariable(grad, false);
+          node.x = SavedVariable(x, false);
+          node.dim = dim;
+          node.layout = own(layout);
+          node.args = Stored(own(s)...);
+        },
+        [&](const at::Tensor& out) {
+          const at::Tensor x_p = primal_of(x);
+          at::Tensor t;
+          if (tangent_of(grad).defined()) {
+            t = Op::packed_backward(tangent_of(grad), x_p, dim, layout, args);
+          }
+          if (tangent_of(x).defined()) {
+            auto [gate, up] = Op::parts(x_p, dim, layout);
+            auto [t_gate, t_up] = Op::parts(tangent_of(x), dim, layout);
+            const auto d = Op::double_backward(t_gate, t_up, primal_of(grad), gate, up, args);
+            t = add_defined(t, Op::join(std::get<1>(d), std::get<2>(d), dim, layout));
+          }
+          set_tangent(out, t);
+        });
   }
 };
 

@@ -85,12 +85,11 @@ at::Tensor maxout_backward_autograd(const at::Tensor& grad, const at::Tensor& in
   return out;
 }
 
-}  // namespace
-
-void register_maxout_autograd(torch::Library& m) {
+TORCH_LIBRARY_IMPL(actops, Autograd, m) {
   register_kernel(m, "maxout", c10::DispatchKey::Autograd, &maxout_autograd);
   register_kernel(m, "maxout_with_indices", c10::DispatchKey::Autograd, &maxout_with_indices_autograd);
   register_kernel(m, "maxout_backward", c10::DispatchKey::Autograd, &maxout_backward_autograd);
 }
 
+}  // namespace
 }  // namespace actops

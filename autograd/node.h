@@ -19,6 +19,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -96,6 +97,41 @@ template <typename F>
 decltype(auto) below_autograd(const F& f) {
   at::AutoDispatchBelowADInplaceOrView guard;
   return f();
+}
+
+// Makes `node` (if any) the grad_fn of an op's outputs: one tensor or a tuple.
+template <typename Ptr>
+void attach_outputs(const Ptr& node, const at::Tensor& out) {
+  attach(node, out);
+}
+template <typename Ptr, typename... Tensors>
+void attach_outputs(const Ptr& node, const std::tuple<Tensors...>& outs) {
+  std::apply([&](const auto&... o) { attach(node, o...); }, outs);
+}
+
+// The sequence of every autograd kernel, once. With no gradient to record
+// and no tangent to carry, run() below autograd and nothing more. Otherwise:
+// a node of type N with edges to `inputs` where one of them requires grad,
+// filled by fill(node) (the op's name, the saved inputs and arguments)
+// before the run; run() below autograd; the node attached to its outputs;
+// and, where an input has a tangent, tangents(outputs) sets theirs.
+template <typename N, typename... Inputs, typename Run, typename Fill, typename Tangents>
+auto autograd_call(const std::tuple<const Inputs&...>& inputs, const Run& run, const Fill& fill,
+                   const Tangents& tangents) {
+  const auto all = [&](const auto& f) { return std::apply(f, inputs); };
+  if (!all([](const auto&... t) { return needs_autograd(t...); })) {
+    return below_autograd(run);
+  }
+  auto node = all([](const auto&... t) { return node_for<N>(t...); });
+  if (node) {
+    fill(*node);
+  }
+  auto out = below_autograd(run);
+  attach_outputs(node, out);
+  if (all([](const auto&... t) { return any_tangent(t...); })) {
+    tangents(out);
+  }
+  return out;
 }
 
 // A node that keeps the op's name for its own name() and errors.

@@ -107,9 +107,7 @@ at::Tensor& trelu_inplace_autograd(at::Tensor& x, double threshold, double alpha
   return op.call(x, threshold, alpha);
 }
 
-}  // namespace
-
-void register_trelu_mask_autograd(torch::Library& m) {
+TORCH_LIBRARY_IMPL(actops, Autograd, m) {
   register_kernel(m, "trelu", c10::DispatchKey::Autograd, &trelu_autograd);
   register_kernel(m, "trelu_with_mask", c10::DispatchKey::Autograd, &trelu_with_mask_autograd);
   register_kernel(m, "trelu_backward", c10::DispatchKey::Autograd, &trelu_backward_autograd);
@@ -117,4 +115,5 @@ void register_trelu_mask_autograd(torch::Library& m) {
   register_kernel(m, "trelu_with_mask_", c10::DispatchKey::Autograd, &trelu_with_mask_inplace_autograd);
 }
 
+}  // namespace
 }  // namespace actops

@@ -104,22 +104,14 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
 
   static at::Tensor forward(const at::Tensor& x, A... a) {
     const auto args = std::forward_as_tuple(a...);
-    if (!needs_autograd(x)) {
-      return below_autograd([&] { return Op::forward(x, args); });
-    }
-    auto node = node_for<ForwardNode>(x);
-    if (node) {
-      node->op = Op::name();
-      node->x = SavedVariable(x, false);
-      node->args = Stored(own(a)...);
-    }
-    at::Tensor out = below_autograd([&] { return Op::forward(x, args); });
-    attach(node, out);
-    const at::Tensor t_x = tangent_of(x);
-    if (t_x.defined()) {
-      set_tangent(out, Op::backward(t_x, primal_of(x), args));
-    }
-    return out;
+    return autograd_call<ForwardNode>(
+        std::tie(x), [&] { return Op::forward(x, args); },
+        [&](ForwardNode& node) {
+          node.op = Op::name();
+          node.x = SavedVariable(x, false);
+          node.args = Stored(own(a)...);
+        },
+        [&](const at::Tensor& out) { set_tangent(out, Op::backward(tangent_of(x), primal_of(x), args)); });
   }
 
   // As ATen's generated kernels of in-place ops: autograd's errors for a
@@ -158,50 +150,39 @@ struct UnaryAutograd<Op, std::tuple<A...>> {
 
   static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, A... a) {
     const auto args = std::forward_as_tuple(a...);
-    if (!needs_autograd(grad, x)) {
-      return below_autograd([&] { return Op::backward(grad, x, args); });
-    }
-    auto node = node_for<BackwardNode>(grad, x);
-    if (node) {
-      node->op = Op::backward_name();
-      node->grad = SavedVariable(grad, false);
-      node->x = SavedVariable(x, false);
-      node->args = Stored(own(a)...);
-    }
-    at::Tensor out = below_autograd([&] { return Op::backward(grad, x, args); });
-    attach(node, out);
-    if (any_tangent(grad, x)) {
-      const at::Tensor t_grad = tangent_of(grad);
-      const at::Tensor t_x = tangent_of(x);
-      const at::Tensor x_p = primal_of(x);
-      set_tangent(out, add_defined(t_grad.defined() ? Op::backward(t_grad, x_p, args) : at::Tensor(),
-                                   t_x.defined() ? Op::double_backward(at::mul(primal_of(grad), t_x), x_p, args)
-                                                 : at::Tensor()));
-    }
-    return out;
+    return autograd_call<BackwardNode>(
+        std::tie(grad, x), [&] { return Op::backward(grad, x, args); },
+        [&](BackwardNode& node) {
+          node.op = Op::backward_name();
+          node.grad = SavedVariable(grad, false);
+          node.x = SavedVariable(x, false);
+          node.args = Stored(own(a)...);
+        },
+        [&](const at::Tensor& out) {
+          const at::Tensor t_grad = tangent_of(grad);
+          const at::Tensor t_x = tangent_of(x);
+          const at::Tensor x_p = primal_of(x);
+          set_tangent(out, add_defined(t_grad.defined() ? Op::backward(t_grad, x_p, args) : at::Tensor(),
+                                       t_x.defined() ? Op::double_backward(at::mul(primal_of(grad), t_x), x_p, args)
+                                                     : at::Tensor()));
+        });
   }
 
   static at::Tensor double_backward(const at::Tensor& grad, const at::Tensor& x, A... a) {
     const auto args = std::forward_as_tuple(a...);
-    if (!needs_autograd(grad, x)) {
-      return below_autograd([&] { return Op::double_backward(grad, x, args); });
-    }
-    auto node = node_for<DoubleBackwardNode>(grad, x);
-    if (node) {
-      node->op = Op::double_backward_name();
-      node->x = SavedVariable(x, false);
-      node->args = Stored(own(a)...);
-    }
-    at::Tensor out = below_autograd([&] { return Op::double_backward(grad, x, args); });
-    attach(node, out);
-    if (tangent_of(x).defined()) {
-      refuse_third_order(Op::double_backward_name(), "forward mode");
-    }
-    const at::Tensor t_grad = tangent_of(grad);
-    if (t_grad.defined()) {
-      set_tangent(out, Op::double_backward(t_grad, primal_of(x), args));
-    }
-    return out;
+    return autograd_call<DoubleBackwardNode>(
+        std::tie(grad, x), [&] { return Op::double_backward(grad, x, args); },
+        [&](DoubleBackwardNode& node) {
+          node.op = Op::double_backward_name();
+          node.x = SavedVariable(x, false);
+          node.args = Stored(own(a)...);
+        },
+        [&](const at::Tensor& out) {
+          if (tangent_of(x).defined()) {
+            refuse_third_order(Op::double_backward_name(), "forward mode");
+          }
+          set_tangent(out, Op::double_backward(tangent_of(grad), primal_of(x), args));
+        });
   }
 };
 

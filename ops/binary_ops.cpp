@@ -2,28 +2,26 @@
 // tensor parameter that broadcasts to x) and gated rows (gate and up,
 // broadcasting both ways, plus the packed layout), each with its out=
 // overload (<name>.out, <name>_packed.out). Schemas, device (CPU, CUDA) and
-// Meta kernels, autograd and the dispatcher calls the autograd makes, from
-// one template per row. The two tensors follow torch's type promotion (as
+// Meta kernels, from one template per row (their autograd is
+// autograd/table.cpp's). The two tensors follow torch's type promotion (as
 // torch.mul does): computed in the promoted dtype, each gradient returned in
 // its input's dtype.
 #include <ATen/ExpandUtils.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/native/Resize.h>
-#include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/result_type.h>
-#include <ATen/ops/stack.h>
 
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include "autograd/binary.h"
 #include "ops/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/op_support.h"
 #include "ops/out_forms.h"
+#include "ops/packed_layout.h"
 #include "ops/registration.h"
 #include "ops/rows.h"
 
@@ -97,20 +95,6 @@ std::vector<at::Tensor> gradients_meta(const at::Tensor& like, at::TensorList sh
   return outputs;
 }
 
-// How a packed gated op finds gate and up along its dim.
-enum class Layout { GateUp, UpGate, Interleaved };
-Layout parse_layout(c10::string_view layout, const char* op) {
-  if (layout == "gate_up") {
-    return Layout::GateUp;
-  }
-  if (layout == "up_gate") {
-    return Layout::UpGate;
-  }
-  TORCH_CHECK(layout == "interleaved", op, ": layout must be 'gate_up', 'up_gate' or 'interleaved', got '", layout,
-              "'");
-  return Layout::Interleaved;
-}
-
 template <typename Row, typename Math, typename Args = typename Row::args_t>
 struct BinaryOp;
 
@@ -123,39 +107,6 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   using rows::Names<Row>::packed_backward_name;
   using args_t = std::tuple<A...>;
   static constexpr bool kGated = Row::kind == rows::Kind::Gated;
-
-  // ---- dispatcher calls (used by the autograd) ----
-  template <typename Tuple>
-  static at::Tensor forward(const at::Tensor& a, const at::Tensor& b, const Tuple& args) {
-    static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, A...)>(Row::name);
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, a, b);
-  }
-  template <typename Tuple>
-  static Pair backward(const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, const Tuple& args) {
-    static const auto op = typed_op<Pair(const at::Tensor&, const at::Tensor&, const at::Tensor&, A...)>(
-        std::string(Row::name) + "_backward");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, a, b);
-  }
-  template <typename Tuple>
-  static Triple double_backward(const at::Tensor& gg_a, const at::Tensor& gg_b, const at::Tensor& grad,
-                                const at::Tensor& a, const at::Tensor& b, const Tuple& args) {
-    static const auto op = typed_op<Triple(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                                           const at::Tensor&, A...)>(std::string(Row::name) + "_double_backward");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, gg_a, gg_b, grad, a, b);
-  }
-  template <typename Tuple>
-  static at::Tensor packed(const at::Tensor& x, int64_t dim, c10::string_view layout, const Tuple& args) {
-    static const auto op =
-        typed_op<at::Tensor(const at::Tensor&, int64_t, c10::string_view, A...)>(std::string(Row::name) + "_packed");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, x, dim, layout);
-  }
-  template <typename Tuple>
-  static at::Tensor packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, c10::string_view layout,
-                                    const Tuple& args) {
-    static const auto op = typed_op<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, c10::string_view, A...)>(
-        std::string(Row::name) + "_packed_backward");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x, dim, layout);
-  }
 
   // ---- checks and shapes ----
   static void check_args(const char* op, A... s) { (void)math::Maker<Math>::make(op, s...); }
@@ -286,43 +237,7 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
 
   // ---- packed (gated rows): gate and up parts of x along dim, as views ----
   static Pair parts_checked(const at::Tensor& x, int64_t dim, c10::string_view layout, const char* op) {
-    const Layout kind = parse_layout(layout, op);
-    check_floating(x, op, "x");
-    const int64_t ndim = x.dim();
-    TORCH_CHECK(ndim > 0, op, ": x must have at least one dimension");
-    TORCH_CHECK(dim >= -ndim && dim < ndim, op, ": dim ", dim, " is out of range for x with ", ndim, " dimensions");
-    const int64_t d = dim < 0 ? dim + ndim : dim;
-    const c10::SymInt size = x.sym_size(d);
-    TORCH_CHECK(size % 2 == 0, op, ": the size of dim ", dim, " (", size,
-                ") must be even: it holds gate and up (layout '", layout, "')");
-    const c10::SymInt half = size / 2;
-    switch (kind) {
-      case Layout::GateUp:
-        return {x.narrow_symint(d, 0, half), x.narrow_symint(d, half, half)};
-      case Layout::UpGate:
-        return {x.narrow_symint(d, half, half), x.narrow_symint(d, 0, half)};
-      case Layout::Interleaved:
-      default: {
-        const at::Tensor pairs = x.unflatten_symint(d, {half, 2});
-        return {pairs.select(d + 1, 0), pairs.select(d + 1, 1)};
-      }
-    }
-  }
-  static Pair parts(const at::Tensor& x, int64_t dim, c10::string_view layout) {
-    return parts_checked(x, dim, layout, packed_name());
-  }
-  // The inverse of parts: one x-shaped tensor from its gate and up parts.
-  static at::Tensor join(const at::Tensor& gate, const at::Tensor& up, int64_t dim, c10::string_view layout) {
-    const int64_t d = dim < 0 ? dim + gate.dim() : dim;
-    switch (parse_layout(layout, packed_name())) {
-      case Layout::GateUp:
-        return at::cat({gate, up}, d);
-      case Layout::UpGate:
-        return at::cat({up, gate}, d);
-      case Layout::Interleaved:
-      default:
-        return at::stack({gate, up}, d + 1).flatten(d, d + 1);
-    }
+    return packed_parts(x, dim, layout, op);
   }
 
   static at::Tensor packed_kernel(const at::Tensor& x, int64_t dim, c10::string_view layout, A... s) {
@@ -392,7 +307,6 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   }
 
   static void define(torch::Library& m) {
-    using Autograd = autograd::BinaryAutograd<BinaryOp>;
     const std::string op = Row::name;
     const std::string a = Row::a_name;
     const std::string b = Row::b_name;
@@ -415,28 +329,23 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_kernel(m, op, c10::DispatchKey::Meta, &forward_meta);
     register_kernel(m, op + "_backward", c10::DispatchKey::Meta, &backward_meta);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Meta, &double_backward_meta);
-    register_kernel(m, op, c10::DispatchKey::Autograd, &Autograd::forward);
-    register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
-    register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
     m.def(out_schema(op, "Tensor " + a + ", Tensor " + b + star + params).c_str(), out_tags());
     register_device_kernel(m, op + ".out", &out_kernel);
     register_kernel(m, op + ".out", c10::DispatchKey::Meta, &out_meta);
     register_out_autograd(m, op + ".out");
     if constexpr (kGated) {
-      using Packed = autograd::PackedAutograd<BinaryOp>;
-      m.def((op + "_packed(Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params +
-             ") -> Tensor")
-                .c_str(),
-            op_tags());
+      m.def(
+          (op + "_packed(Tensor x, int dim=-1, *, str layout=\"" + kGatedLayoutDefault + "\"" + params + ") -> Tensor")
+              .c_str(),
+          op_tags());
       m.def((op + "_packed_backward(Tensor grad, Tensor x, int dim, str layout" + plain + ") -> Tensor").c_str(),
             op_tags());
       register_device_kernel(m, op + "_packed", &packed_kernel);
       register_device_kernel(m, op + "_packed_backward", &packed_backward_kernel);
       register_kernel(m, op + "_packed", c10::DispatchKey::Meta, &packed_meta);
       register_kernel(m, op + "_packed_backward", c10::DispatchKey::Meta, &packed_backward_meta);
-      register_kernel(m, op + "_packed", c10::DispatchKey::Autograd, &Packed::forward);
-      register_kernel(m, op + "_packed_backward", c10::DispatchKey::Autograd, &Packed::backward);
-      m.def(out_schema(op + "_packed", "Tensor x, int dim=-1, *, str layout=\"" ACTOPS_GLU_LAYOUT_DEFAULT "\"" + params)
+      m.def(out_schema(op + "_packed",
+                       std::string("Tensor x, int dim=-1, *, str layout=\"") + kGatedLayoutDefault + "\"" + params)
                 .c_str(),
             out_tags());
       register_device_kernel(m, op + "_packed.out", &packed_out_kernel);
@@ -449,9 +358,8 @@ struct BinaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
 }  // namespace
 
 void define_binary_ops(torch::Library& m) {
-#define ACTOPS_DEFINE_PARAMETRIC(name, public_name, Math, p, params, args, schema) \
-  BinaryOp<rows::name, math::Math>::define(m);
-#define ACTOPS_DEFINE_GATED(name, Math, params, args, schema) BinaryOp<rows::name, math::Math>::define(m);
+#define ACTOPS_DEFINE_PARAMETRIC(name, public_name, Math, ...) BinaryOp<rows::name, math::Math>::define(m);
+#define ACTOPS_DEFINE_GATED(name, Math, ...) BinaryOp<rows::name, math::Math>::define(m);
   ACTOPS_PARAMETRIC_OPS(ACTOPS_DEFINE_PARAMETRIC)
   ACTOPS_GATED_OPS(ACTOPS_DEFINE_GATED)
 #undef ACTOPS_DEFINE_PARAMETRIC

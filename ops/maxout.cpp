@@ -178,7 +178,6 @@ void define_maxout_ops(torch::Library& m) {
   register_device_kernel(m, "maxout.out", &maxout_out_kernel);
   register_kernel(m, "maxout.out", c10::DispatchKey::Meta, &maxout_out_meta);
   register_out_autograd(m, "maxout.out");
-  register_maxout_autograd(m);
 }
 
 }  // namespace actops

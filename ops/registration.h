@@ -1,5 +1,6 @@
-// Each family of ops defines its schemas and registers its CPU, Meta and
-// Autograd kernels into the one TORCH_LIBRARY(actops) (ops/library.cpp).
+// Each family of ops defines its schemas and registers its device and Meta
+// kernels into the one TORCH_LIBRARY(actops) (ops/library.cpp); autograd/
+// registers the Autograd kernels in its own TORCH_LIBRARY_IMPL blocks.
 #pragma once
 
 #include <torch/library.h>
@@ -32,11 +33,9 @@ void register_device_kernel(torch::Library& m, const std::string& name, Fn fn) {
 #endif
 }
 
-void define_unary_ops(torch::Library& m);              // ops/unary_ops.cpp, from the table
-void define_binary_ops(torch::Library& m);             // ops/binary_ops.cpp, from the table
-void define_trelu_mask_ops(torch::Library& m);         // ops/trelu.cpp
-void define_maxout_ops(torch::Library& m);             // ops/maxout.cpp
-void register_trelu_mask_autograd(torch::Library& m);  // autograd/trelu.cpp
-void register_maxout_autograd(torch::Library& m);      // autograd/maxout.cpp
+void define_unary_ops(torch::Library& m);       // ops/unary_ops.cpp, from the table
+void define_binary_ops(torch::Library& m);      // ops/binary_ops.cpp, from the table
+void define_trelu_mask_ops(torch::Library& m);  // ops/trelu.cpp
+void define_maxout_ops(torch::Library& m);      // ops/maxout.cpp
 
 }  // namespace actops

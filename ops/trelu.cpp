@@ -147,7 +147,6 @@ void define_trelu_mask_ops(torch::Library& m) {
   register_kernel(m, "trelu_with_mask_", c10::DispatchKey::Meta, &trelu_with_mask_inplace_meta);
   register_inplace_view(m, "trelu_");
   register_inplace_view(m, "trelu_with_mask_");
-  register_trelu_mask_autograd(m);
 }
 
 }  // namespace actops

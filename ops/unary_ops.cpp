@@ -1,14 +1,13 @@
 // The unary ops of the op table (f(x), its backward and double backward, and
 // the out= and in-place overloads <name>.out and <name>_): schemas, device
-// (CPU, CUDA) and Meta kernels, autograd and the dispatcher calls that the autograd makes,
-// all from one template per row.
+// (CPU, CUDA) and Meta kernels, from one template per row (their autograd is
+// autograd/table.cpp's).
 #include <ATen/TensorIterator.h>
 #include <ATen/native/Resize.h>
 
 #include <string>
 #include <tuple>
 
-#include "autograd/unary.h"
 #include "ops/kernel_stubs.h"
 #include "ops/math/all.h"
 #include "ops/op_support.h"
@@ -27,34 +26,8 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   using rows::Names<Row>::name;
   using rows::Names<Row>::backward_name;
   using rows::Names<Row>::double_backward_name;
+  using rows::Names<Row>::inplace_name;
   using args_t = std::tuple<A...>;
-  using Signature = at::Tensor(const at::Tensor&, const at::Tensor&, A...);
-
-  // ---- dispatcher calls (used by the autograd) ----
-  template <typename Tuple>
-  static at::Tensor forward(const at::Tensor& x, const Tuple& args) {
-    static const auto op = typed_op<at::Tensor(const at::Tensor&, A...)>(Row::name);
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, x);
-  }
-  template <typename Tuple>
-  static at::Tensor& inplace(at::Tensor& x, const Tuple& args) {
-    static const auto op = typed_op<at::Tensor&(at::Tensor&, A...)>(std::string(Row::name) + "_");
-    return std::apply([&](const auto&... v) -> at::Tensor& { return op.call(x, v...); }, args);
-  }
-  static const char* inplace_name() {
-    static const std::string s = std::string(Row::qualified_name) + "_";
-    return s.c_str();
-  }
-  template <typename Tuple>
-  static at::Tensor backward(const at::Tensor& grad, const at::Tensor& x, const Tuple& args) {
-    static const auto op = typed_op<Signature>(std::string(Row::name) + "_backward");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x);
-  }
-  template <typename Tuple>
-  static at::Tensor double_backward(const at::Tensor& grad, const at::Tensor& x, const Tuple& args) {
-    static const auto op = typed_op<Signature>(std::string(Row::name) + "_double_backward");
-    return apply_after([](const auto&... v) { return op.call(v...); }, args, grad, x);
-  }
 
   // ---- device and Meta kernels ----
   // Checks the scalar arguments (gelu's approximate) as the kernel will read them.
@@ -146,7 +119,6 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
   }
 
   static void define(torch::Library& m) {
-    using Autograd = autograd::UnaryAutograd<UnaryOp>;
     const std::string op = Row::name;
     const std::string params = Row::schema_params;
     const std::string plain = without_defaults(Row::schema_params);
@@ -159,9 +131,6 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     register_kernel(m, op, c10::DispatchKey::Meta, &forward_meta);
     register_kernel(m, op + "_backward", c10::DispatchKey::Meta, &backward_meta);
     register_kernel(m, op + "_double_backward", c10::DispatchKey::Meta, &double_backward_meta);
-    register_kernel(m, op, c10::DispatchKey::Autograd, &Autograd::forward);
-    register_kernel(m, op + "_backward", c10::DispatchKey::Autograd, &Autograd::backward);
-    register_kernel(m, op + "_double_backward", c10::DispatchKey::Autograd, &Autograd::double_backward);
 
     m.def(out_schema(op, "Tensor x" + params).c_str(), out_tags());
     register_device_kernel(m, op + ".out", &out_kernel);
@@ -170,7 +139,6 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
     m.def((op + "_(Tensor(a!) x" + params + ") -> Tensor(a!)").c_str(), inplace_tags());
     register_device_kernel(m, op + "_", &inplace_kernel);
     register_kernel(m, op + "_", c10::DispatchKey::Meta, &inplace_meta);
-    register_kernel(m, op + "_", c10::DispatchKey::Autograd, &Autograd::inplace);
     register_inplace_view(m, op + "_");
   }
 };
@@ -178,7 +146,7 @@ struct UnaryOp<Row, Math, std::tuple<A...>> : rows::Names<Row> {
 }  // namespace
 
 void define_unary_ops(torch::Library& m) {
-#define ACTOPS_DEFINE_UNARY(name, Math, params, args, schema) UnaryOp<rows::name, math::Math>::define(m);
+#define ACTOPS_DEFINE_UNARY(name, Math, ...) UnaryOp<rows::name, math::Math>::define(m);
   ACTOPS_UNARY_OPS(ACTOPS_DEFINE_UNARY)
 #undef ACTOPS_DEFINE_UNARY
 }

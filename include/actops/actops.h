@@ -41,11 +41,14 @@
 
 #include <ATen/core/Tensor.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/util/Optional.h>
 #include <c10/util/string_view.h>
 
 #include <tuple>
 
 #include "actops/op_table.h"
+// The expanders of the table's params column, undone at the end of this header.
+#include "actops/detail/params.h"
 
 #if defined(__GNUC__)
 #define ACTOPS_API __attribute__((visibility("default")))
@@ -95,63 +98,64 @@ using TensorPair = std::tuple<at::Tensor, at::Tensor>;
 using TensorTriple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 // ---- unary ops: f(x), grad * f'(x), grad * f''(x) ----
-#define ACTOPS_DECLARE_UNARY(name, Math, params, args, schema)                                                   \
-  inline at::Tensor name(const at::Tensor& x ACTOPS_UNPAREN(params)) {                                           \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, x ACTOPS_UNPAREN(args));                                        \
-  }                                                                                                              \
-  namespace detail {                                                                                             \
-  inline at::Tensor name##_backward(const at::Tensor& grad, const at::Tensor& x ACTOPS_UNPAREN(params)) {        \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_backward", grad, x ACTOPS_UNPAREN(args));                      \
-  }                                                                                                              \
-  inline at::Tensor name##_double_backward(const at::Tensor& grad, const at::Tensor& x ACTOPS_UNPAREN(params)) { \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_double_backward", grad, x ACTOPS_UNPAREN(args));               \
-  }                                                                                                              \
+#define ACTOPS_DECLARE_UNARY(name, Math, params)                                                                     \
+  inline at::Tensor name(const at::Tensor& x ACTOPS_PARAMS_DECL(params)) {                                           \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, x ACTOPS_PARAMS_ARGS(params));                                      \
+  }                                                                                                                  \
+  namespace detail {                                                                                                 \
+  inline at::Tensor name##_backward(const at::Tensor& grad, const at::Tensor& x ACTOPS_PARAMS_DECL(params)) {        \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_backward", grad, x ACTOPS_PARAMS_ARGS(params));                    \
+  }                                                                                                                  \
+  inline at::Tensor name##_double_backward(const at::Tensor& grad, const at::Tensor& x ACTOPS_PARAMS_DECL(params)) { \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_double_backward", grad, x ACTOPS_PARAMS_ARGS(params));             \
+  }                                                                                                                  \
   }
 ACTOPS_UNARY_OPS(ACTOPS_DECLARE_UNARY)
 #undef ACTOPS_DECLARE_UNARY
 
 // ---- two-tensor ops: the backward gives both gradients, each reduced to its
 // input's shape and dtype; the double backward (grad_grad, grad_a, grad_b) ----
-#define ACTOPS_DECLARE_BINARY_DETAIL(name, a, b, params, args)                                   \
-  namespace detail {                                                                             \
-  inline TensorPair name##_backward(const at::Tensor& grad, const at::Tensor& a,                 \
-                                    const at::Tensor& b ACTOPS_UNPAREN(params)) {                \
-    ACTOPS_OP_CALL(TensorPair, "actops::" #name "_backward", grad, a, b ACTOPS_UNPAREN(args));   \
-  }                                                                                              \
-  inline TensorTriple name##_double_backward(const at::Tensor& gg_##a, const at::Tensor& gg_##b, \
-                                             const at::Tensor& grad, const at::Tensor& a,        \
-                                             const at::Tensor& b ACTOPS_UNPAREN(params)) {       \
-    ACTOPS_OP_CALL(TensorTriple, "actops::" #name "_double_backward", gg_##a, gg_##b, grad, a,   \
-                   b ACTOPS_UNPAREN(args));                                                      \
-  }                                                                                              \
+#define ACTOPS_DECLARE_BINARY_DETAIL(name, a, b, params)                                             \
+  namespace detail {                                                                                 \
+  inline TensorPair name##_backward(const at::Tensor& grad, const at::Tensor& a,                     \
+                                    const at::Tensor& b ACTOPS_PARAMS_DECL(params)) {                \
+    ACTOPS_OP_CALL(TensorPair, "actops::" #name "_backward", grad, a, b ACTOPS_PARAMS_ARGS(params)); \
+  }                                                                                                  \
+  inline TensorTriple name##_double_backward(const at::Tensor& gg_##a, const at::Tensor& gg_##b,     \
+                                             const at::Tensor& grad, const at::Tensor& a,            \
+                                             const at::Tensor& b ACTOPS_PARAMS_DECL(params)) {       \
+    ACTOPS_OP_CALL(TensorTriple, "actops::" #name "_double_backward", gg_##a, gg_##b, grad, a,       \
+                   b ACTOPS_PARAMS_ARGS(params));                                                    \
+  }                                                                                                  \
   }
 
-#define ACTOPS_DECLARE_PARAMETRIC(name, public_name, Math, p, params, args, schema)                \
-  inline at::Tensor public_name(const at::Tensor& x ACTOPS_UNPAREN(params), const at::Tensor& p) { \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, x, p ACTOPS_UNPAREN(args));                       \
-  }                                                                                                \
-  ACTOPS_DECLARE_BINARY_DETAIL(name, x, p, params, args)
+#define ACTOPS_DECLARE_PARAMETRIC(name, public_name, Math, p, params)                                   \
+  inline at::Tensor public_name(const at::Tensor& x ACTOPS_PARAMS_PLAIN(params), const at::Tensor& p) { \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, x, p ACTOPS_PARAMS_ARGS(params));                      \
+  }                                                                                                     \
+  ACTOPS_DECLARE_BINARY_DETAIL(name, x, p, params)
 ACTOPS_PARAMETRIC_OPS(ACTOPS_DECLARE_PARAMETRIC)
 #undef ACTOPS_DECLARE_PARAMETRIC
 
-#define ACTOPS_DECLARE_GATED(name, Math, params, args, schema)                                                  \
-  inline at::Tensor name(const at::Tensor& gate, const at::Tensor& up ACTOPS_UNPAREN(params)) {                 \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, gate, up ACTOPS_UNPAREN(args));                                \
-  }                                                                                                             \
-  inline at::Tensor name(const at::Tensor& x, int64_t dim,                                                      \
-                         c10::string_view layout = ACTOPS_GLU_LAYOUT_DEFAULT ACTOPS_UNPAREN(params)) {          \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed", x, dim, layout ACTOPS_UNPAREN(args));                \
-  }                                                                                                             \
-  ACTOPS_DECLARE_BINARY_DETAIL(name, gate, up, params, args)                                                    \
-  namespace detail {                                                                                            \
-  inline at::Tensor name##_packed_backward(                                                                     \
-      const at::Tensor& grad, const at::Tensor& x, int64_t dim,                                                 \
-      c10::string_view layout = ACTOPS_GLU_LAYOUT_DEFAULT ACTOPS_UNPAREN(params)) {                             \
-    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed_backward", grad, x, dim, layout ACTOPS_UNPAREN(args)); \
-  }                                                                                                             \
+#define ACTOPS_DECLARE_GATED_WITH(name, params)                                                                        \
+  inline at::Tensor name(const at::Tensor& gate, const at::Tensor& up ACTOPS_PARAMS_DECL(params)) {                    \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name, gate, up ACTOPS_PARAMS_ARGS(params));                                 \
+  }                                                                                                                    \
+  inline at::Tensor name(const at::Tensor& x, int64_t dim,                                                             \
+                         c10::string_view layout = kGatedLayoutDefault ACTOPS_PARAMS_DECL(params)) {                   \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed", x, dim, layout ACTOPS_PARAMS_ARGS(params));                 \
+  }                                                                                                                    \
+  ACTOPS_DECLARE_BINARY_DETAIL(name, gate, up, params)                                                                 \
+  namespace detail {                                                                                                   \
+  inline at::Tensor name##_packed_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim,                   \
+                                           c10::string_view layout = kGatedLayoutDefault ACTOPS_PARAMS_DECL(params)) { \
+    ACTOPS_OP_CALL(at::Tensor, "actops::" #name "_packed_backward", grad, x, dim, layout ACTOPS_PARAMS_ARGS(params));  \
+  }                                                                                                                    \
   }
+#define ACTOPS_DECLARE_GATED(name, Math, params) ACTOPS_DECLARE_GATED_WITH(name, params ACTOPS_GATED_PARAMS)
 ACTOPS_GATED_OPS(ACTOPS_DECLARE_GATED)
 #undef ACTOPS_DECLARE_GATED
+#undef ACTOPS_DECLARE_GATED_WITH
 #undef ACTOPS_DECLARE_BINARY_DETAIL
 
 // ---- trelu with a fixed alpha: the backward keeps a 1-byte mask, not x ----
@@ -191,24 +195,16 @@ inline at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indi
 // ---- out= and in place (ATen's order: out first; the result written into
 // out, resized if its shape differs, an error if its dtype does; no autograd
 // through out=). In place: the element-wise ops, x overwritten and returned.
-#define ACTOPS_DECLARE_UNARY_OUT(name, Math, params, args, schema)                                         \
-  inline at::Tensor& name##_out(at::Tensor& out, const at::Tensor& x ACTOPS_UNPAREN(params)) {             \
-    static const auto op = ::actops::detail::find_op_overload("actops::" #name, "out");                    \
-    return op.typed<at::Tensor&(const at::Tensor&, ACTOPS_OUT_TYPES_##name at::Tensor&)>().call(           \
-        x ACTOPS_UNPAREN(args), out);                                                                      \
-  }                                                                                                        \
-  inline at::Tensor& name##_(at::Tensor& x ACTOPS_UNPAREN(params)) {                                       \
-    static const auto op = ::actops::detail::find_op_overload("actops::" #name "_", "");                   \
-    return op.typed<at::Tensor&(at::Tensor & ACTOPS_INPLACE_TYPES_##name)>().call(x ACTOPS_UNPAREN(args)); \
+#define ACTOPS_DECLARE_UNARY_OUT(name, Math, params)                                                             \
+  inline at::Tensor& name##_out(at::Tensor& out, const at::Tensor& x ACTOPS_PARAMS_DECL(params)) {               \
+    static const auto op = ::actops::detail::find_op_overload("actops::" #name, "out");                          \
+    return op.typed<at::Tensor&(const at::Tensor& ACTOPS_PARAMS_TYPES(params), at::Tensor&)>().call(             \
+        x ACTOPS_PARAMS_ARGS(params), out);                                                                      \
+  }                                                                                                              \
+  inline at::Tensor& name##_(at::Tensor& x ACTOPS_PARAMS_DECL(params)) {                                         \
+    static const auto op = ::actops::detail::find_op_overload("actops::" #name "_", "");                         \
+    return op.typed<at::Tensor&(at::Tensor & ACTOPS_PARAMS_TYPES(params))>().call(x ACTOPS_PARAMS_ARGS(params)); \
   }
-#define ACTOPS_OUT_TYPES_mish
-#define ACTOPS_OUT_TYPES_relu2
-#define ACTOPS_OUT_TYPES_swish double,
-#define ACTOPS_OUT_TYPES_gelu c10::string_view,
-#define ACTOPS_INPLACE_TYPES_mish
-#define ACTOPS_INPLACE_TYPES_relu2
-#define ACTOPS_INPLACE_TYPES_swish , double
-#define ACTOPS_INPLACE_TYPES_gelu , c10::string_view
 ACTOPS_UNARY_OPS(ACTOPS_DECLARE_UNARY_OUT)
 #undef ACTOPS_DECLARE_UNARY_OUT
 
@@ -226,6 +222,7 @@ inline at::Tensor& maxout_out(at::Tensor& out, const at::Tensor& x, int64_t piec
 }
 
 #undef ACTOPS_OP_CALL
+#include "actops/detail/params_end.h"
 
 // The CPU instruction set the kernels run with on this machine
 // ("AVX512", "AVX2" or "DEFAULT").

@@ -65,9 +65,9 @@ void binary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::
   math::visit_form(m, [&](const auto& form) { run_form(iter, pass, Row::qualified_name, form, sum); });
 }
 
-#define ACTOPS_REGISTER_PARAMETRIC(name, public_name, Math, p, params, args, schema) \
+#define ACTOPS_REGISTER_PARAMETRIC(name, public_name, Math, ...) \
   ACTOPS_REGISTER_CPU_KERNEL(binary_stub<rows::name>, (&binary_kernel<rows::name, math::Math>));
-#define ACTOPS_REGISTER_GATED(name, Math, params, args, schema) \
+#define ACTOPS_REGISTER_GATED(name, Math, ...) \
   ACTOPS_REGISTER_CPU_KERNEL(binary_stub<rows::name>, (&binary_kernel<rows::name, math::Math>));
 ACTOPS_PARAMETRIC_OPS(ACTOPS_REGISTER_PARAMETRIC)
 ACTOPS_GATED_OPS(ACTOPS_REGISTER_GATED)

@@ -1,7 +1,9 @@
 // The CPU loops shared by the element-wise and two-tensor ops: TensorIterator for
 // shapes, strides and threads, one scalar and one Vectorized lambda built from
 // the same formula. bfloat16 and float16 are widened to float, computed, and
-// rounded once. Included only by per-instruction-set kernel files.
+// rounded once. The streaming policy is ops/cpu/streaming.h's, the
+// deterministic sums ops/cpu/sums.h's. Included only by per-instruction-set
+// kernel files.
 #pragma once
 
 #include <ATen/OpMathType.h>
@@ -23,6 +25,8 @@
 #include <tuple>
 #include <vector>
 
+#include "ops/cpu/streaming.h"
+#include "ops/cpu/sums.h"
 #include "ops/kernel_stubs.h"
 #include "ops/math/common.h"
 
@@ -39,110 +43,6 @@ ACTOPS_INLINE T select_bits(bool take, T a, T b) {
   using Bits = std::conditional_t<sizeof(T) == 2, uint16_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
   const Bits all = static_cast<Bits>(Bits(0) - static_cast<Bits>(take));
   return c10::bit_cast<T>(static_cast<Bits>((c10::bit_cast<Bits>(a) & all) | (c10::bit_cast<Bits>(b) & ~all)));
-}
-
-// Outputs of at least stream_threshold(light) bytes in all are written with
-// non-temporal (streaming) stores, around the caches: outputs this large do
-// not stay in them anyway, and a plain store first reads the line it writes
-// (64 MB written cost 128 MB of memory traffic). Measured on 2 Zen 3 cores,
-// out= forms at float32, side by side with plain stores:
-// - a light formula (math::is_light: ReLU^2, TReLU, ReGLU) is bound by
-//   memory from 2^22 elements (16 MB) on: 0.5-0.9x the time;
-// - the others from 2^24 (64 MB) on: mish, swish, tanh GELU and SwiGLU
-//   0.7-1.0x, exact GELU and GeGLU, bound by their arithmetic, 0.8-1.0x.
-//   At 2^22 and 2^23, where much of the output still fits the 32 MB L3
-//   cache, they were mixed (0.85-1.10x): their threshold is 4x the light one.
-//   In the other dtypes their arithmetic bounds them even at 2^26 (float64
-//   exp, or bfloat16's conversions on half the bytes): float64 took
-//   1.09-1.15x with streaming stores, bfloat16 0.82-1.07x; float32 only.
-// ACTOPS_STREAM_BYTES sets the light size (read once; 0 sends every call of
-// every formula that streams through these loops).
-inline int64_t stream_threshold(bool light) {
-  static const int64_t bytes = [] {
-    const char* env = std::getenv("ACTOPS_STREAM_BYTES");
-    return env != nullptr ? std::atoll(env) : int64_t{16} << 20;
-  }();
-  return light ? bytes : 4 * bytes;
-}
-
-// Whether the page holding p is in memory. A fresh allocation's pages are
-// not: glibc serves 32 MB and more with a new mapping each time, and the
-// first write to each page faults, and the kernel zeroes it through the
-// caches, where a streaming store then only adds a write-back (measured:
-// 1.2x the time of plain stores for a fresh ReGLU backward at 2^24).
-inline bool page_resident(const void* p) {
-#if defined(__linux__)
-  static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  unsigned char in_core = 0;
-  void* start = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) & ~(page - 1));
-  return mincore(start, 1, &in_core) == 0 && (in_core & 1) != 0;
-#else
-  (void)p;
-  return true;
-#endif
-}
-
-// Whether an iterator's NStore outputs together reach stream_threshold(),
-// each already in memory at both of its ends (an out= tensor, or memory that
-// the allocator reuses); for a heavy formula, only in float32 (see above).
-inline bool streams(const at::TensorIteratorBase& iter, int nstore, bool light) {
-  if (!light && iter.common_dtype() != at::kFloat) {
-    return false;
-  }
-  const int64_t threshold = stream_threshold(light);
-  if (iter.numel() * static_cast<int64_t>(c10::elementSize(iter.common_dtype())) * nstore < threshold) {
-    return false;
-  }
-  if (threshold == 0) {  // the tests' setting: every call, fresh pages too
-    return true;
-  }
-  for (int k = 0; k < nstore; ++k) {
-    const at::TensorBase& out = iter.tensor_base(k);
-    const char* first = static_cast<const char*>(out.const_data_ptr());
-    if (out.numel() == 0 || !page_resident(first) ||
-        (out.is_contiguous() && !page_resident(first + out.nbytes() - 1))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// v stored at p, which is aligned to the vector's size, bypassing the caches
-// where the instruction set has such a store.
-template <typename V>
-ACTOPS_INLINE void store_stream(char* p, const V& v) {
-#if defined(CPU_CAPABILITY_AVX512)
-  static_assert(sizeof(V) == sizeof(__m512i));
-  __m512i bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  _mm512_stream_si512(reinterpret_cast<__m512i*>(p), bits);
-#elif defined(CPU_CAPABILITY_AVX2)
-  static_assert(sizeof(V) == sizeof(__m256i));
-  __m256i bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  _mm256_stream_si256(reinterpret_cast<__m256i*>(p), bits);
-#else
-  v.store(p);
-#endif
-}
-ACTOPS_INLINE void stream_fence() {
-#if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
-  _mm_sfence();
-#endif
-}
-
-// The first kPrefetchLines cache lines from p, fetched ahead: the next row of
-// an input whose rows are short and apart (a packed gated tensor's gate and
-// up halves, 4 KB each at width 1024 in float32: each a page of its own, at
-// whose start the hardware prefetcher starts over). Measured: packed SwiGLU
-// out= at 2^24 float32, width 1024, 0.78-0.88x the time (GeGLU 0.81-0.86x)
-// in three sittings. A prefetch never faults, so the guess past a chunk's
-// last row is harmless.
-constexpr int kPrefetchLines = 16;
-ACTOPS_INLINE void prefetch_next_row(const char* p) {
-  for (int line = 0; line < kPrefetchLines; ++line) {
-    __builtin_prefetch(p + line * 64);
-  }
 }
 
 // For the small lambdas of the loops, which GCC may otherwise leave out of
@@ -166,62 +66,6 @@ void dispatch_floating(at::ScalarType dtype, const char* op, const F& f) {
       TORCH_CHECK(false, op, ": unsupported dtype ", dtype);
   }
 }
-
-// A sum of vectors in double lanes: a parameter's gradient summed over
-// millions of elements keeps a float64 sum's accuracy (float lanes would lose
-// digits with the chunk length).
-template <typename S>
-struct DoubleSum {
-  double lanes[at::vec::Vectorized<S>::size()] = {};
-  void add(const at::vec::Vectorized<S>& v) {
-    S values[at::vec::Vectorized<S>::size()];
-    v.store(values);
-    for (int i = 0; i < at::vec::Vectorized<S>::size(); ++i) {
-      lanes[i] += static_cast<double>(values[i]);
-    }
-  }
-  double total() const {
-    double t = 0;
-    for (double lane : lanes) {
-      t += lane;
-    }
-    return t;
-  }
-};
-
-#if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
-template <>
-struct DoubleSum<double> {
-  at::vec::Vectorized<double> sum{0.0};
-  void add(const at::vec::Vectorized<double>& v) { sum = sum + v; }
-  double total() const {
-    double lanes[at::vec::Vectorized<double>::size()];
-    sum.store(lanes);
-    double t = 0;
-    for (double lane : lanes) {
-      t += lane;
-    }
-    return t;
-  }
-};
-template <>
-struct DoubleSum<float> {
-  DoubleSum<double> low, high;
-  void add(const at::vec::Vectorized<float>& v) {
-#if defined(CPU_CAPABILITY_AVX512)
-    const __m512 x = v;
-    low.add(at::vec::Vectorized<double>(_mm512_cvtps_pd(_mm512_castps512_ps256(x))));
-    high.add(at::vec::Vectorized<double>(_mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))));
-#else
-    const __m256 x = v;
-    low.add(at::vec::Vectorized<double>(_mm256_cvtps_pd(_mm256_castps256_ps128(x))));
-    high.add(at::vec::Vectorized<double>(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))));
-#endif
-  }
-  double total() const { return low.total() + high.total(); }
-};
-#endif
-
 // A multi-output element-wise loop: NOut outputs and NIn inputs of one dtype
 // (outputs first, as TensorIterator orders them). `f` maps a std::array of NIn
 // values to a std::array of NOut values and is generic over scalars and
@@ -235,7 +79,6 @@ struct DoubleSum<float> {
 // sum is deterministic and independent of the thread count: each fixed block
 // of kSumBlock elements is summed in double, in order, and the blocks' sums
 // are added in order.
-constexpr int64_t kSumBlock = 32768;
 
 template <int NOut, int NIn, bool SumLast = false, bool kLight = false, typename F>
 void map_multi(at::TensorIteratorBase& iter, const char* op, const F& f, double* total = nullptr) {

@@ -36,7 +36,7 @@ void unary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::a
   math::visit_form(m, [&](const auto& form) { run_form(iter, pass, Row::qualified_name, form); });
 }
 
-#define ACTOPS_REGISTER_UNARY(name, Math, params, args, schema) \
+#define ACTOPS_REGISTER_UNARY(name, Math, ...) \
   ACTOPS_REGISTER_CPU_KERNEL(unary_stub<rows::name>, (&unary_kernel<rows::name, math::Math>));
 ACTOPS_UNARY_OPS(ACTOPS_REGISTER_UNARY)
 #undef ACTOPS_REGISTER_UNARY

@@ -1,11 +1,11 @@
-// Vectorized<S> overloads of the helpers in ops/math/common.h, so that every
+// Vectorized<S> overloads of the primitives in ops/math/primitives.h, so that every
 // formula in ops/math/ also compiles for SIMD vectors. Included only by the
 // per-instruction-set kernel files (ops/cpu/*_kernel.cpp).
 #pragma once
 
 #include <ATen/cpu/vec/vec.h>
 
-#include "ops/math/common.h"
+#include "ops/math/primitives.h"
 
 namespace actops::math {
 inline namespace ACTOPS_MATH_NS {
@@ -82,6 +82,16 @@ ACTOPS_INLINE at::vec::Vectorized<double> nan_max(const at::vec::Vectorized<doub
 template <typename S>
 ACTOPS_INLINE at::vec::Vectorized<S> exp(const at::vec::Vectorized<S>& x) {
   return x.exp();
+}
+
+// sin and cos: SLEEF's, correct to 1 ulp over the whole range.
+template <typename S>
+ACTOPS_INLINE at::vec::Vectorized<S> sin(const at::vec::Vectorized<S>& x) {
+  return x.sin();
+}
+template <typename S>
+ACTOPS_INLINE at::vec::Vectorized<S> cos(const at::vec::Vectorized<S>& x) {
+  return x.cos();
 }
 
 // Whether a comparison result holds in any lane: one movemask of the lanes'
@@ -281,7 +291,7 @@ template <>
 struct has_split_exp<at::vec::Vectorized<float>> : std::true_type {};
 
 // exp(z) for z in [-64, 88] (NaN passes; larger z are clamped at 88): the
-// formulas' fast path (FastExp in common.h), for vectors with every lane
+// formulas' fast path (FastExp in ops/math/exp_policy.h), for vectors with every lane
 // above DeepExp::below. The same reduction and polynomial as exp, with k
 // rounded by the magic number and one 2^k (see detail::round_for_power).
 ACTOPS_INLINE at::vec::Vectorized<float> exp_fast(const at::vec::Vectorized<float>& z) {

@@ -10,8 +10,8 @@ namespace actops::cuda {
 #define ACTOPS_CUDA_BINARY(name, Math)                                                               \
   template void binary_pass<rows::name, math::Math, Pass::ACTOPS_CUDA_PASS>(at::TensorIteratorBase&, \
                                                                             const rows::name::args_t&);
-#define ACTOPS_CUDA_PARAMETRIC(name, public_name, Math, p, params, args, schema) ACTOPS_CUDA_BINARY(name, Math)
-#define ACTOPS_CUDA_GATED(name, Math, params, args, schema) ACTOPS_CUDA_BINARY(name, Math)
+#define ACTOPS_CUDA_PARAMETRIC(name, public_name, Math, ...) ACTOPS_CUDA_BINARY(name, Math)
+#define ACTOPS_CUDA_GATED(name, Math, ...) ACTOPS_CUDA_BINARY(name, Math)
 ACTOPS_PARAMETRIC_OPS(ACTOPS_CUDA_PARAMETRIC)
 ACTOPS_GATED_OPS(ACTOPS_CUDA_GATED)
 #undef ACTOPS_CUDA_PARAMETRIC

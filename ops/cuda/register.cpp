@@ -40,11 +40,11 @@ void binary_kernel(at::TensorIteratorBase& iter, Pass pass, const typename Row::
   }
 }
 
-#define ACTOPS_REGISTER_UNARY(name, Math, params, args, schema) \
+#define ACTOPS_REGISTER_UNARY(name, Math, ...) \
   ACTOPS_REGISTER_CUDA_KERNEL(unary_stub<rows::name>, (&unary_kernel<rows::name, math::Math>));
-#define ACTOPS_REGISTER_PARAMETRIC(name, public_name, Math, p, params, args, schema) \
+#define ACTOPS_REGISTER_PARAMETRIC(name, public_name, Math, ...) \
   ACTOPS_REGISTER_CUDA_KERNEL(binary_stub<rows::name>, (&binary_kernel<rows::name, math::Math>));
-#define ACTOPS_REGISTER_GATED(name, Math, params, args, schema) \
+#define ACTOPS_REGISTER_GATED(name, Math, ...) \
   ACTOPS_REGISTER_CUDA_KERNEL(binary_stub<rows::name>, (&binary_kernel<rows::name, math::Math>));
 ACTOPS_UNARY_OPS(ACTOPS_REGISTER_UNARY)
 ACTOPS_PARAMETRIC_OPS(ACTOPS_REGISTER_PARAMETRIC)

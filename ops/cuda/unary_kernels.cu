@@ -5,7 +5,7 @@
 
 namespace actops::cuda {
 
-#define ACTOPS_CUDA_UNARY(name, Math, params, args, schema)                                         \
+#define ACTOPS_CUDA_UNARY(name, Math, ...)                                                          \
   template void unary_pass<rows::name, math::Math, Pass::ACTOPS_CUDA_PASS>(at::TensorIteratorBase&, \
                                                                            const rows::name::args_t&);
 ACTOPS_UNARY_OPS(ACTOPS_CUDA_UNARY)

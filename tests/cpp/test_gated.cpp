@@ -408,4 +408,50 @@ TEST(Gated, ErrorsNameTheOp) {
       {"actops.reglu_packed_backward:", "layout must be"});
 }
 
+// ---- swiglu against the composite, second derivative ----
+
+TEST(Swiglu, SplitAndPackedMatchComposite) {
+  torch::manual_seed(0);
+  const auto gate = torch::randn({4, 6}, torch::kFloat64).requires_grad_(true);
+  const auto up = torch::randn({6}, torch::kFloat64).requires_grad_(true);
+  const auto y = actops::swiglu(gate, up);
+  const auto expected = torch::silu(gate) * up;
+  EXPECT_TRUE(torch::allclose(y, expected, 1e-13, 1e-13));
+  const auto grads = torch::autograd::grad({y.sum()}, {gate, up});
+  const auto expected_grads = torch::autograd::grad({expected.sum()}, {gate, up});
+  EXPECT_EQ(grads[1].sizes(), up.sizes());
+  EXPECT_TRUE(torch::allclose(grads[0], expected_grads[0], 1e-12, 1e-12));
+  EXPECT_TRUE(torch::allclose(grads[1], expected_grads[1], 1e-12, 1e-12));
+
+  const auto x = torch::randn({3, 10}, torch::kFloat64).requires_grad_(true);
+  const auto packed = actops::swiglu(x, -1);
+  const auto halves = x.chunk(2, -1);
+  const auto expected_packed = torch::silu(halves[0]) * halves[1];
+  EXPECT_TRUE(torch::allclose(packed, expected_packed, 1e-13, 1e-13));
+  const auto dx = torch::autograd::grad({packed.sum()}, {x})[0];
+  const auto expected_dx = torch::autograd::grad({expected_packed.sum()}, {x})[0];
+  EXPECT_TRUE(torch::allclose(dx, expected_dx, 1e-12, 1e-12));
+}
+
+TEST(Swiglu, SecondDerivativeMatchesCentralDifferences) {
+  const auto gate = torch::linspace(-5, 5, 41, torch::kFloat64).requires_grad_(true);
+  const auto up = torch::full({41}, 0.7, torch::kFloat64);
+  const auto g = torch::autograd::grad({actops::swiglu(gate, up).sum()}, {gate}, {}, true, true)[0];
+  const auto gg = torch::autograd::grad({g.sum()}, {gate})[0];
+  const double h = 1e-5;
+  auto first = [&](const torch::Tensor& at) {
+    return std::get<0>(actops::detail::swiglu_backward(torch::ones_like(at), at, up));
+  };
+  const auto numeric = (first(gate.detach() + h) - first(gate.detach() - h)) / (2 * h);
+  EXPECT_TRUE(torch::allclose(gg, numeric, 1e-6, 1e-8)) << (gg - numeric).abs().max();
+}
+
+TEST(Swiglu, PackedOddSizeNamesTheNumber) {
+  expect_error_containing(
+      [] {
+        actops::swiglu(torch::randn({3, 7}), -1);
+      },
+      {"actops.swiglu_packed", "(7) must be even"});
+}
+
 }  // namespace
