@@ -38,7 +38,7 @@ to the dtype for float32, bfloat16 and float16: float64 is 29 or more bits
 finer than these dtypes and holds every value they produce as a normal
 number. float64 itself is measured against mpmath at 50 digits (the same
 closed forms), on a few thousand points. The bounds are those the tests
-hold (issue 14): float32 and float64 within 4 conditioned ulps (second
+hold (test_elementwise.py, test_exactness.py): float32 and float64 within 4 conditioned ulps (second
 derivatives 16); bfloat16 and float16 correctly rounded from the float32
 result (1 raw ulp forward, 1 conditioned ulp for derivatives); maxout exact;
 no spurious point.
@@ -65,6 +65,7 @@ import torch
 import torch.nn.functional as F
 
 import actops
+from actops import registry
 
 Tensor = torch.Tensor
 INF = math.inf
@@ -246,7 +247,7 @@ GELU_TANH = Activation("gelu_tanh", gelu_tanh64, exact_gelu_tanh, ((INF, 1.0), (
 RELU = Activation("relu", torch.relu, exact_relu, ((INF, 1.0), (0.0, 0.0)))
 RELU2 = Activation("relu2", relu2_64, exact_relu2, ((INF, INF), (0.0, 0.0)))
 TRELU = Activation("trelu", trelu64, exact_trelu, ((INF, 1.0), (-INF, TRELU_ALPHA)))
-# swish's limits in beta (issue 14): x sigmoid(0 x) = x / 2; x sigmoid(inf x) = relu(x), 0 at 0,
+# swish's limits in beta: x sigmoid(0 x) = x / 2; x sigmoid(inf x) = relu(x), 0 at 0,
 # where its derivative jumps (every finite beta gives 1/2 there)
 HALF = Activation("half", lambda x: x / 2, lambda x: (x / 2, mpmath.mpf(0.5)), ((INF, 0.5), (-INF, 0.5)))
 STEP = Activation("step", torch.relu, exact_relu, ((INF, 1.0), (0.0, 0.0)), kinks=(0.0,))
@@ -279,10 +280,18 @@ class Op:
             return ("fwd", "d/dgate", "d/dup")
         return ("fwd", "d/dx") + (("d2/dx2",) if self.activation and self.activation.second else ())
 
+    @property
+    def dtypes(self) -> Tuple[str, ...]:
+        """The dtypes measured: float64 needs the 50-digit reference, which an op
+        without its closed forms here (a row from the registry alone) lacks."""
+        exact = self.kind == "maxout" or self.activation.exact is not None
+        return tuple(name for name in DTYPES if exact or DTYPES[name] != torch.float64)
+
 
 # named as in scripts/bench.py; swish_learnable: beta a 0-d tensor 1 that requires grad;
-# swish_beta0 and swish_beta_inf: swish's limits in beta; trelu: threshold 1, alpha 0.1
-OPS = {
+# swish_beta0 and swish_beta_inf: swish's limits in beta; trelu: threshold 1, alpha 0.1.
+# An op of the registry without rows here gets one from its registry entry (_registry_op).
+_ROWS = {
     op.name: op
     for op in [
         Op("mish", "unary", MISH, actops.mish, F.mish),
@@ -324,6 +333,60 @@ OPS = {
         ),
     ]
 }
+
+
+def _entry_of(row: str) -> str:
+    """The registry op a row measures: its name, or the name it starts with (swish_learnable)."""
+    return next(name for name in sorted(registry.names(), key=len, reverse=True) if row.startswith(name))
+
+
+def _limits(a: Callable[[Tensor], Tensor]) -> Tuple[Tuple[float, float], Tuple[float, float]]:
+    """(a, a') at +inf and -inf of a float64 function: its value there (where a composite gives
+    NaN there, 0 * inf, its value far out), and its derivative by autograd far out (1e150), where
+    a smooth activation's has its limit; beyond 1e100 taken as infinite."""
+
+    def settle(v: float) -> float:
+        return math.copysign(INF, v) if abs(v) > 1e100 else v
+
+    limits = []
+    for sign in (1.0, -1.0):
+        far = torch.tensor(sign * 1e150, dtype=torch.float64, requires_grad=True)
+        value = a(far)
+        (slope,) = torch.autograd.grad(value, far)
+        at_inf = a(torch.tensor(sign * INF, dtype=torch.float64)).item()
+        limits.append((settle(value.item()) if math.isnan(at_inf) else at_inf, settle(slope.item())))
+    return limits[0], limits[1]
+
+
+def _registry_op(entry: registry.Op) -> Op:
+    """A row group from the registry alone: the op at its defaults (a learnable argument that must
+    be a tensor: a 0-d tensor 1 that requires grad) against its registry reference formula, in
+    float64 the reference the narrower dtypes are measured against; no 50-digit reference, so no
+    float64 row. A gated unit's a(g) is its reference with up = 1."""
+    own = [a.name for a in entry.schema().arguments if a.name not in entry.tensors()]
+    options = {name: entry.defaults[name] for name in own}
+
+    def with_parameter(f: Callable[..., Tensor]) -> Callable[[Tensor], Tensor]:
+        if entry.learnable in entry.tensors():
+            return lambda x: f(x, **options, **{entry.learnable: _one(x)})
+        return lambda x: f(x, **options)
+
+    if entry.kind == "gated":
+        a = lambda g: entry.reference(g, torch.ones_like(g), **options)  # noqa: E731
+        activation = Activation(entry.name, a, None, _limits(a))
+        return Op(entry.name, "gated", activation, lambda g, u: entry.function(g, u, **options), entry.reference)
+    if entry.kind == "grouped":
+        raise NotImplementedError(f"accuracy.py: no rows for the grouped op {entry.name}: add them to _ROWS")
+    a = with_parameter(entry.reference)
+    activation = Activation(entry.name, a, None, _limits(a))
+    return Op(entry.name, "unary", activation, with_parameter(entry.function), a)
+
+
+assert {_entry_of(name) for name in _ROWS} <= set(registry.names())
+OPS = dict(_ROWS)
+for _entry in registry.OPS:
+    if _entry.name not in {_entry_of(name) for name in _ROWS}:
+        OPS[_entry.name] = _registry_op(_entry)
 
 
 # ---- grids -------------------------------------------------------------------------
@@ -667,7 +730,7 @@ def percentile(x: Tensor, q: float) -> float:
 
 
 def bound(op: Op, pass_: str, dtype: torch.dtype) -> Tuple[str, float]:
-    """(measure, ulps) the tests hold actops to (issue 14 section 5)."""
+    """(measure, ulps) the tests hold actops to (test_elementwise.py, test_exactness.py)."""
     if op.kind == "maxout":
         return "raw", 0.0  # a max is exact
     if pass_ == "d2/dx2":
@@ -864,6 +927,10 @@ def run(ops: Sequence[str], dtypes: Sequence[str], quick: bool, log=sys.stderr) 
     rows = []
     for name in ops:
         for dtype_name in dtypes:
+            if dtype_name not in OPS[name].dtypes:
+                if log is not None:
+                    print(f"{name} {dtype_name}: not measured (no 50-digit reference for float64)", file=log)
+                continue
             start = time.perf_counter()
             new = measure(OPS[name], DTYPES[dtype_name], quick)
             rows += new

@@ -1,5 +1,6 @@
 """scripts/accuracy.py: the quick accuracy table holds actops within the bounds
-of issue 14 for every op, pass and dtype, and its measurements can fail."""
+the tests hold (test_elementwise.py, test_exactness.py) for every op of the
+registry, pass and dtype, and its measurements can fail."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 import torch
 
 import actops
+from actops import registry
 from conftest import table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +32,14 @@ def quick_rows(op: str, dtype: str) -> tuple:
     return tuple(accuracy.measure(accuracy.OPS[op], accuracy.DTYPES[dtype], quick=True))
 
 
-@pytest.mark.parametrize("dtype", list(accuracy.DTYPES))
-@pytest.mark.parametrize("op", list(accuracy.OPS))
+def test_every_op_of_the_registry_has_rows():
+    assert {accuracy._entry_of(name) for name in accuracy.OPS} == set(registry.names())
+
+
+@pytest.mark.parametrize(
+    "op, dtype",
+    [pytest.param(op, dtype, id=f"{op}-{dtype}") for op in accuracy.OPS for dtype in accuracy.OPS[op].dtypes],
+)
 def test_actops_within_bounds(op, dtype):
     rows = quick_rows(op, dtype)
     assert [row["pass"] for row in rows] == list(accuracy.OPS[op].passes)
@@ -91,7 +99,11 @@ def test_float64_rounding_is_measured_against_50_digits():
         assert 0.3 < row[library]["max_raw"] <= 0.5, row
 
 
-@pytest.mark.parametrize("name", ["mish", "swish", "gelu", "gelu_tanh", "trelu", "relu2"])
+# the activations of the unary rows that have a 50-digit reference
+EXACT = sorted({op.activation.name for op in accuracy.OPS.values() if op.kind == "unary" and op.activation.exact})
+
+
+@pytest.mark.parametrize("name", EXACT)
 def test_float64_reference_agrees_with_mpmath(name):
     """The float64 references the narrower dtypes are measured against are exact to far below
     their ulp: within 64 conditioned float64 ulps (2^-46) of 50 digits wherever a float32
@@ -108,7 +120,7 @@ def test_float64_reference_agrees_with_mpmath(name):
         assert cond.max() <= 64 and not spurious.any(), (pass_, x[cond.argmax()].item(), cond.max().item())
 
 
-@pytest.mark.parametrize("name", ["mish", "swish", "gelu", "gelu_tanh"])
+@pytest.mark.parametrize("name", [name for name, act in accuracy.ACTIVATIONS.items() if act.second])
 def test_second_derivative_closed_forms_are_the_derivative_of_the_first(name):
     act = accuracy.ACTIVATIONS[name]
     with mpmath.workdps(80):
