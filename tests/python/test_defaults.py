@@ -87,7 +87,6 @@ def test_backward_ops_have_no_defaults():
     names = [q.split("::")[1] for q in torch._C._dispatch_get_all_op_names() if q.startswith("actops::")]
     backward = [n for n in names if n.endswith("_backward")]
     assert len(backward) >= 12
-    assert set(backward) == {b for entry in registry.OPS for b in entry.backward_ops}
     for name in backward:
         assert schema_defaults(name) == {}, name
 
