@@ -341,20 +341,24 @@ def _entry_of(row: str) -> str:
 
 
 def _limits(a: Callable[[Tensor], Tensor]) -> Tuple[Tuple[float, float], Tuple[float, float]]:
-    """(a, a') at +inf and -inf of a float64 function: its value there (where a composite gives
-    NaN there, 0 * inf, its value far out), and its derivative by autograd far out (1e150), where
-    a smooth activation's has its limit; beyond 1e100 taken as infinite."""
+    """(a, a') at +inf and -inf of a float64 function: a' by autograd far out (at 1e150 and 3e150:
+    NaN where they differ, as for a periodic term), beyond 1e100 taken as infinite; a its value at
+    inf, or where the formula gives NaN there (0 * inf) and a' has a limit, its value far out."""
 
     def settle(v: float) -> float:
         return math.copysign(INF, v) if abs(v) > 1e100 else v
 
     limits = []
     for sign in (1.0, -1.0):
-        far = torch.tensor(sign * 1e150, dtype=torch.float64, requires_grad=True)
-        value = a(far)
-        (slope,) = torch.autograd.grad(value, far)
+        values, slopes = [], []
+        for far in (1e150, 3e150):
+            t = torch.tensor(sign * far, dtype=torch.float64, requires_grad=True)
+            value = a(t)
+            values.append(settle(value.item()))
+            slopes.append(settle(torch.autograd.grad(value, t)[0].item()))
+        slope = slopes[0] if slopes[0] == slopes[1] or abs(slopes[0] - slopes[1]) <= 1e-9 * abs(slopes[0]) else math.nan
         at_inf = a(torch.tensor(sign * INF, dtype=torch.float64)).item()
-        limits.append((settle(value.item()) if math.isnan(at_inf) else at_inf, settle(slope.item())))
+        limits.append((values[0] if math.isnan(at_inf) and not math.isnan(slope) else at_inf, slope))
     return limits[0], limits[1]
 
 
