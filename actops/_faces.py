@@ -32,6 +32,7 @@ argument's other checks (values, shapes, dtypes) are the C++ op's.
 from __future__ import annotations
 
 import __future__
+import ast
 import inspect
 import linecache
 import numbers
@@ -247,7 +248,7 @@ def _header(function: Callable) -> str:
             text += f": {parameter.annotation}"
         if parameter.default is not inspect.Parameter.empty:
             default = repr(parameter.default)
-            assert eval(default) == parameter.default, (function.__name__, parameter)  # noqa: S307
+            assert ast.literal_eval(default) == parameter.default, (function.__name__, parameter)
             text += f" = {default}"
         parts.append(text)
     returns = "" if signature.return_annotation is inspect.Signature.empty else f" -> {signature.return_annotation}"
@@ -286,7 +287,7 @@ def face(stub: Callable) -> Callable:
         **body.names,
     }
     flags = __future__.annotations.compiler_flag
-    exec(compile(source, filename, "exec", flags=flags, dont_inherit=True), namespace)  # noqa: S102
+    exec(compile(source, filename, "exec", flags=flags, dont_inherit=True), namespace)
     function = namespace[name]
     function.__doc__ = stub.__doc__
     function.__module__ = stub.__module__

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import export_torchscript  # noqa: E402
+from actops import registry  # noqa: E402
 
 
 def run(command, **kwargs) -> subprocess.CompletedProcess:
@@ -51,6 +52,9 @@ def test_torchscript_model_runs_in_a_cpp_program(examples, tmp_path):
     code = "".join(m.code for m in scripted.modules())
     for op in ("mish", "swish_learnable", "gelu", "trelu", "swiglu_packed", "maxout"):
         assert f"ops.actops.{op}(" in code
+    # the model holds every actops.nn layer: every op of the registry, in one of its forms
+    for entry in registry.OPS:
+        assert any(f"ops.actops.{op}(" in code for op in entry.function_ops), entry.name
     result = run([str(examples / "run_torchscript"), str(paths["model"]), str(paths["data"])])
     assert "output" in result.stdout and "input gradient" in result.stdout
     assert result.stdout.count(": ok") == 2, result.stdout
