@@ -139,10 +139,15 @@ class Op:
         return tuple(found)
 
     @property
+    def inplace_ops(self) -> Tuple[str, ...]:
+        """The in-place ops: ``inplace_op`` and the in-place saving forms (``trelu_with_mask_``)."""
+        forms = (self.inplace_op, *(self._existing(f"{op}_") for op in self.saving_ops))
+        return tuple(op for op in forms if op is not None)
+
+    @property
     def ops(self) -> Tuple[str, ...]:
         """Every registered op of this entry: forward, in place and backward."""
-        inplace = (self.inplace_op,) if self.inplace_op else ()
-        return self.forward_ops + inplace + self.backward_ops
+        return self.forward_ops + self.inplace_ops + self.backward_ops
 
     def schema(self, op: Optional[str] = None) -> torch._C.FunctionSchema:
         """The registered schema of one of the entry's ops (default: ``op``)."""
