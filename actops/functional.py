@@ -170,6 +170,29 @@ def trelu_(x: Tensor, threshold: float = 1.0, alpha: float = 0.0) -> Tensor:
     that backward raise (version counter), as torch's in-place ops do."""
 
 
+@_face
+def snake(x: Tensor, alpha: Tensor, out: Optional[Tensor] = None) -> Tensor:
+    r"""Snake, element-wise: :math:`x + \sin^2(\alpha x) / \alpha`, the periodic
+    activation of BigVGAN and DAC, with a learnable frequency per channel.
+
+    Exact for every :math:`\alpha`: computed as :math:`x + s \cdot (s / \alpha)`
+    with :math:`s = \sin(\alpha x)`, so that for a small :math:`\alpha` the
+    term :math:`\approx \alpha x^2` keeps its relative accuracy (the form
+    :math:`(1 - \cos 2\alpha x) / 2\alpha` cancels); at :math:`\alpha = 0`
+    it is its limit, ``x`` (gradient 1 in ``x`` and :math:`x^2` in
+    :math:`\alpha`), with no epsilon added. Saves ``x`` and ``alpha`` for
+    backward; the backward is differentiable again.
+
+    Args:
+        x: a floating-point tensor, e.g. ``(batch, channels, time)``.
+        alpha: a tensor of ``x``'s dtype that broadcasts to ``x``: one value,
+            or one per channel of dim 1 shaped ``(C, 1)`` for a 3-d ``x``
+            (:class:`actops.nn.Snake` holds ``(C,)`` and views it so). Its
+            gradient is reduced to its shape.
+        out: the tensor to write the result into (optional).
+    """
+
+
 _GATED_DOC = r"""
 
     Two layouts:

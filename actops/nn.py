@@ -257,6 +257,31 @@ class TReLU(torch.nn.Module):
         return f"threshold={self.threshold}, alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
+class Snake(torch.nn.Module):
+    r"""Snake, :math:`x + \sin^2(\alpha x) / \alpha`, with a learnable
+    :math:`\alpha` per channel (BigVGAN's and DAC's ``Snake``; exact for every
+    :math:`\alpha`, :func:`actops.snake`).
+
+    Args:
+        num_channels: the size of the input's dim 1 (one :math:`\alpha` each).
+        alpha_init: the initial :math:`\alpha`.
+
+    Shape: ``(N, C, *)``, any number of trailing dims, or ``(C,)``.
+    """
+
+    def __init__(self, num_channels: int, alpha_init: float = 1.0) -> None:
+        super().__init__()
+        self.num_channels = num_channels
+        self.alpha = _parameter(alpha_init, num_channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        alpha = self.alpha if x.dim() < 2 else self.alpha.view([self.num_channels] + [1] * (x.dim() - 2))
+        return torch.ops.actops.snake(x, alpha)
+
+    def extra_repr(self) -> str:
+        return f"num_channels={self.num_channels}"
+
+
 class _GatedLinear(torch.nn.Module):
     """One fused ``Linear`` to ``2 * out_features`` (gate and up in the
     module's layout) followed by the packed gated op, which reads both parts

@@ -14,7 +14,7 @@ table, its function's docstring and its module)::
 
     >>> from actops.registry import OPS, get
     >>> [op.name for op in OPS]
-    ['mish', 'relu2', 'swish', 'gelu', 'trelu', 'swiglu', 'geglu', 'reglu', 'maxout']
+    ['mish', 'relu2', 'swish', 'gelu', 'trelu', 'snake', 'swiglu', 'geglu', 'reglu', 'maxout']
     >>> get("swish").defaults
     {'beta': 1.0}
     >>> get("swish").learnable_op, get("swish").backward_ops[:2]
@@ -27,7 +27,7 @@ Kinds:
 - ``"parametric"``: element-wise in ``x`` with a parameter (``learnable``)
   that may be a tensor broadcast to ``x``, one value or one per channel of
   dim 1, with a gradient of its own (``swish``'s ``beta``, ``trelu``'s
-  ``alpha``);
+  ``alpha``; ``snake``'s ``alpha`` is always a tensor);
 - ``"gated"``: ``gate(g) * (up + up_offset)``, split ``(gate, up)`` or
   packed in one tensor along ``dim`` (``swiglu``, ``geglu``, ``reglu``);
 - ``"grouped"``: a reduction over groups of consecutive elements of ``dim``
@@ -260,6 +260,14 @@ def _trelu(x: Tensor, threshold: float = 1.0, alpha=0.0) -> Tensor:
     return torch.where(x > threshold, x, alpha * x)
 
 
+def _snake(x: Tensor, alpha: Tensor) -> Tensor:
+    # x + sin^2(alpha x) / alpha with its limit x at alpha = 0 (BigVGAN adds
+    # 1e-9 to alpha instead, which is off by that much and cancels no less)
+    s = torch.sin(alpha * x)
+    safe = torch.where(alpha == 0, torch.ones_like(alpha), alpha)
+    return x + torch.where(alpha == 0, torch.zeros_like(s), s * s / safe)
+
+
 def _maxout(x: Tensor, pieces: int, dim: int = 1) -> Tensor:
     d = dim % x.dim()
     return x.unflatten(d, (-1, pieces)).amax(d + 1)
@@ -306,6 +314,7 @@ OPS: Tuple[Op, ...] = (
         formula="x · Φ(x), or 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))",
     ),
     Op("trelu", "parametric", _trelu, ("TReLU",), learnable="alpha", formula="x where x > θ, α·x where x ≤ θ"),
+    Op("snake", "parametric", _snake, ("Snake",), learnable="alpha", formula="x + sin²(αx)/α"),
     Op(
         "swiglu",
         "gated",

@@ -31,6 +31,7 @@ def build_model(seed: int = 0) -> torch.nn.Module:
         actops.nn.Maxout(16, 8, pieces=3),
         actops.nn.TReLU(threshold=0.1, alpha=0.05),
         actops.nn.ReLU2(),
+        actops.nn.Snake(8, alpha_init=0.8),
         actops.nn.GeGLU(8, 8, approximate="tanh", layout="interleaved"),
         actops.nn.ReGLU(8, 8, layout="up_gate"),
         actops.nn.SwiGLU(8, 8, beta=1.702, limit=7.0, up_offset=1.0, layout="interleaved"),

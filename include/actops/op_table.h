@@ -35,9 +35,10 @@
 //   ops <name>, <name>_backward(grad, x, p, ...) -> (grad_x, grad_p),
 //       <name>_double_backward(gg_x, gg_p, grad, x, p, ...) -> (grad_grad, grad_x, grad_p),
 //       <name>.out
-#define ACTOPS_PARAMETRIC_OPS(X)                    \
-  X(swish_learnable, swish, SwishLearnable, beta, ) \
-  X(trelu_learnable, trelu, TReluLearnable, alpha, (Float, threshold, 1.0))
+#define ACTOPS_PARAMETRIC_OPS(X)                                            \
+  X(swish_learnable, swish, SwishLearnable, beta, )                         \
+  X(trelu_learnable, trelu, TReluLearnable, alpha, (Float, threshold, 1.0)) \
+  X(snake, snake, Snake, alpha, )
 
 // Gated rows: gate(g) * (u + up_offset), the gate any unary Math
 // (Glu<Gate>), with g and u optionally clamped first (limit, GPT-OSS). Two

@@ -6,5 +6,6 @@
 #include "ops/math/mish.h"
 #include "ops/math/relu.h"
 #include "ops/math/relu2.h"
+#include "ops/math/snake.h"
 #include "ops/math/swish.h"
 #include "ops/math/trelu.h"

@@ -177,6 +177,63 @@ TEST(Activations, LearnableParameterGradients) {
   expect_parameter_gradient("swish single", swish, single);
   expect_parameter_gradient("trelu per channel", trelu, per_channel * 0.1);
   expect_parameter_gradient("trelu single", trelu, single * 0.1);
+  auto snake = [](const torch::Tensor& x, const torch::Tensor& alpha) { return actops::snake(x, alpha); };
+  expect_parameter_gradient("snake per channel", snake, per_channel);
+  expect_parameter_gradient("snake single", snake, single);
+}
+
+// Snake, x + sin^2(a x) / a: values against long double, exact for a small
+// frequency (where 1 - cos 2ax would cancel) and at a = 0 (the limit x), and
+// its second derivatives in (x, a) against their closed forms.
+TEST(Activations, SnakeValuesSmallFrequencyAndLimit) {
+  const auto x = torch::linspace(-6, 6, 61, torch::kFloat64);
+  for (double a : {1.0, 0.37, -0.8, 1e-3, 1e-9, 1e-200}) {
+    const auto y = actops::snake(x, torch::tensor(a, torch::kFloat64));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const long double xi = x[i].item<double>();
+      const long double s = std::sin(static_cast<long double>(a) * xi);
+      const double expected = static_cast<double>(xi + s * s / a);
+      EXPECT_NEAR(y[i].item<double>(), expected, 4e-16 * std::max(1.0, std::abs(expected))) << "a=" << a << " x=" << xi;
+    }
+  }
+  // a tiny frequency in float32: a x^2 survives next to x, no underflow of s^2
+  const auto xf = torch::tensor({3.0f, -2.0f, 1e-3f}, torch::kFloat32);
+  const auto yf = actops::snake(xf, torch::tensor(1e-30f));
+  EXPECT_TRUE(torch::equal(yf, xf));
+  // a x^2 = 9e-10 next to x = 3 (1 - cos 2ax rounds to 0 in double here)
+  const auto small = actops::snake(torch::tensor({3.0}, torch::kFloat64), torch::tensor({1e-10}, torch::kFloat64));
+  EXPECT_NEAR(small.item<double>() - 3.0, 9e-10, 1e-15);
+  // a = 0: x, its derivatives 1 (in x) and x^2 (in a), finite everywhere
+  const auto xa = torch::linspace(-3, 3, 7, torch::kFloat64).requires_grad_(true);
+  const auto zero = torch::zeros({1}, torch::kFloat64).requires_grad_(true);
+  const auto y0 = actops::snake(xa, zero);
+  EXPECT_TRUE(torch::equal(y0, xa.detach()));
+  const auto g = torch::autograd::grad({y0.sum()}, {xa, zero}, {}, true, true);
+  EXPECT_TRUE(torch::equal(g[0], torch::ones_like(xa)));
+  EXPECT_NEAR(g[1].item<double>(), xa.detach().pow(2).sum().item<double>(), 1e-12);
+  const auto gaa = torch::autograd::grad({g[1].sum()}, {zero})[0];
+  EXPECT_EQ(gaa.item<double>(), 0.0);
+}
+
+TEST(Activations, SnakeSecondDerivatives) {
+  const auto x = torch::linspace(-4, 4, 41, torch::kFloat64).requires_grad_(true);
+  for (double a : {0.9, 0.05, -1.7}) {
+    const auto alpha = torch::tensor(a, torch::kFloat64).requires_grad_(true);
+    const auto g = torch::autograd::grad({actops::snake(x, alpha).sum()}, {x, alpha}, {}, true, true);
+    const auto xd = x.detach();
+    const auto cos2 = torch::cos(2 * a * xd);
+    // f_xx = 2 a cos 2ax (one x at a time: the sum is separable), f_xa = 2 x cos 2ax
+    const auto gxx = torch::autograd::grad({g[0].sum()}, {x, alpha}, {}, true);
+    EXPECT_TRUE(torch::allclose(gxx[0], 2 * a * cos2, 1e-12, 1e-12)) << a;
+    EXPECT_NEAR(gxx[1].item<double>(), (2 * xd * cos2).sum().item<double>(), 1e-11) << a;
+    // f_aa = d/da (x sin 2ax / a - sin^2(ax) / a^2)
+    //      = 2 x^2 cos 2ax / a - 2 x sin 2ax / a^2 + 2 sin^2(ax) / a^3
+    const auto s = torch::sin(a * xd);
+    const auto faa = 2 * xd.pow(2) * cos2 / a - 2 * xd * torch::sin(2 * a * xd) / (a * a) + 2 * s * s / (a * a * a);
+    const auto gaa = torch::autograd::grad({g[1]}, {alpha})[0];
+    EXPECT_NEAR(gaa.item<double>(), faa.sum().item<double>(), 1e-9 * std::max(1.0, std::abs(faa.sum().item<double>())))
+        << a;
+  }
 }
 
 TEST(Activations, SecondDerivativeOfLearnableSwish) {
