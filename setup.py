@@ -104,7 +104,10 @@ class CMakeBuild(build_ext):
             package_lib.mkdir(exist_ok=True)
             configure.append(f"-DACTOPS_COPY_TO={package_lib}")
         subprocess.run(configure, check=True)
-        subprocess.run(["cmake", "--build", str(BUILD_DIR), "--target", "actops", "actops_fast_call"], check=True)
+        # the library and _fast_call, and their copies in actops/lib
+        subprocess.run(
+            ["cmake", "--build", str(BUILD_DIR), "--target", "actops_copy", "actops_fast_call_copy"], check=True
+        )
         built = BUILD_DIR / "libactops.so"
         target.parent.mkdir(parents=True, exist_ok=True)
         if built.resolve() != target:
