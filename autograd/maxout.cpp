@@ -47,25 +47,20 @@ struct MaxoutBackwardNode : MaxoutNode {
 };
 
 template <typename N>
-NodePtr<N> node(const char* op, const at::Tensor& input, const at::Tensor& indices, int64_t pieces, int64_t dim) {
-  auto n = node_for<N>(input);
-  if (n) {
-    n->op = op;
-    n->indices = SavedVariable(indices, false);
-    n->pieces = pieces;
-    n->dim = dim;
-  }
-  return n;
+void fill(N& node, const char* op, const at::Tensor& indices, int64_t pieces, int64_t dim) {
+  node.op = op;
+  node.indices = SavedVariable(indices, false);
+  node.pieces = pieces;
+  node.dim = dim;
 }
 
 Pair maxout_with_indices_autograd(const at::Tensor& x, int64_t pieces, int64_t dim) {
-  auto [out, indices] = below_autograd([&] { return maxout_with_indices(x, pieces, dim); });
-  attach(node<MaxoutNode>("actops.maxout", x, indices, pieces, dim), out);
-  const at::Tensor t_x = tangent_of(x);
-  if (t_x.defined()) {
-    set_tangent(out, gather_at_indices(t_x, indices, pieces, dim));
-  }
-  return {out, indices};
+  return autograd_call_keeping<MaxoutNode>(
+      std::tie(x), [&] { return maxout_with_indices(x, pieces, dim); },
+      [&](MaxoutNode& node, const Pair& results) { fill(node, "actops.maxout", std::get<1>(results), pieces, dim); },
+      [&](const Pair& results) {
+        set_tangent(std::get<0>(results), gather_at_indices(tangent_of(x), std::get<1>(results), pieces, dim));
+      });
 }
 
 at::Tensor maxout_autograd(const at::Tensor& x, int64_t pieces, int64_t dim) {
@@ -76,13 +71,12 @@ at::Tensor maxout_autograd(const at::Tensor& x, int64_t pieces, int64_t dim) {
 }
 
 at::Tensor maxout_backward_autograd(const at::Tensor& grad, const at::Tensor& indices, int64_t pieces, int64_t dim) {
-  at::Tensor out = below_autograd([&] { return detail::maxout_backward(grad, indices, pieces, dim); });
-  attach(node<MaxoutBackwardNode>("actops.maxout_backward", grad, indices, pieces, dim), out);
-  const at::Tensor t_grad = tangent_of(grad);
-  if (t_grad.defined()) {
-    set_tangent(out, detail::maxout_backward(t_grad, indices, pieces, dim));
-  }
-  return out;
+  return autograd_call<MaxoutBackwardNode>(
+      std::tie(grad), [&] { return detail::maxout_backward(grad, indices, pieces, dim); },
+      [&](MaxoutBackwardNode& node) { fill(node, "actops.maxout_backward", indices, pieces, dim); },
+      [&](const at::Tensor& out) {
+        set_tangent(out, detail::maxout_backward(tangent_of(grad), indices, pieces, dim));
+      });
 }
 
 TORCH_LIBRARY_IMPL(actops, Autograd, m) {

@@ -134,6 +134,26 @@ auto autograd_call(const std::tuple<const Inputs&...>& inputs, const Run& run, c
   return out;
 }
 
+// The same sequence for an op whose node keeps one of its results (trelu's
+// mask, maxout's indices) and whose first result alone is differentiable:
+// run() below autograd, then the node filled by fill(node, results) and
+// attached to the first result, then tangents(results).
+template <typename N, typename... Inputs, typename Run, typename Fill, typename Tangents>
+auto autograd_call_keeping(const std::tuple<const Inputs&...>& inputs, const Run& run, const Fill& fill,
+                           const Tangents& tangents) {
+  const auto all = [&](const auto& f) { return std::apply(f, inputs); };
+  auto results = below_autograd(run);
+  auto node = all([](const auto&... t) { return node_for<N>(t...); });
+  if (node) {
+    fill(*node, results);
+    attach(node, std::get<0>(results));
+  }
+  if (all([](const auto&... t) { return any_tangent(t...); })) {
+    tangents(results);
+  }
+  return results;
+}
+
 // A node that keeps the op's name for its own name() and errors.
 struct NamedNode : Node {
   std::string op;

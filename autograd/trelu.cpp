@@ -10,7 +10,6 @@
 
 #include "actops/actops.h"
 #include "autograd/node.h"
-#include "ops/op_support.h"
 #include "ops/registration.h"
 
 namespace actops {
@@ -33,24 +32,19 @@ struct MaskedNode : NamedNode {
   void release_variables() override { mask.reset_data(); }
 };
 
-NodePtr<MaskedNode> masked_node(const char* op, const at::Tensor& input, const at::Tensor& mask, double alpha) {
-  auto node = node_for<MaskedNode>(input);
-  if (node) {
-    node->op = op;
-    node->mask = SavedVariable(mask, false);
-    node->alpha = alpha;
-  }
-  return node;
+void fill(MaskedNode& node, const char* op, const at::Tensor& mask, double alpha) {
+  node.op = op;
+  node.mask = SavedVariable(mask, false);
+  node.alpha = alpha;
 }
 
 Pair trelu_with_mask_autograd(const at::Tensor& x, double threshold, double alpha) {
-  auto [out, mask] = below_autograd([&] { return trelu_with_mask(x, threshold, alpha); });
-  attach(masked_node("actops.trelu", x, mask, alpha), out);
-  const at::Tensor t_x = tangent_of(x);
-  if (t_x.defined()) {
-    set_tangent(out, detail::trelu_backward(t_x, mask, alpha));
-  }
-  return {out, mask};
+  return autograd_call_keeping<MaskedNode>(
+      std::tie(x), [&] { return trelu_with_mask(x, threshold, alpha); },
+      [&](MaskedNode& node, const Pair& results) { fill(node, "actops.trelu", std::get<1>(results), alpha); },
+      [&](const Pair& results) {
+        set_tangent(std::get<0>(results), detail::trelu_backward(tangent_of(x), std::get<1>(results), alpha));
+      });
 }
 
 at::Tensor trelu_autograd(const at::Tensor& x, double threshold, double alpha) {
@@ -61,13 +55,10 @@ at::Tensor trelu_autograd(const at::Tensor& x, double threshold, double alpha) {
 }
 
 at::Tensor trelu_backward_autograd(const at::Tensor& grad, const at::Tensor& mask, double alpha) {
-  at::Tensor out = below_autograd([&] { return detail::trelu_backward(grad, mask, alpha); });
-  attach(masked_node("actops.trelu_backward", grad, mask, alpha), out);
-  const at::Tensor t_grad = tangent_of(grad);
-  if (t_grad.defined()) {
-    set_tangent(out, detail::trelu_backward(t_grad, mask, alpha));
-  }
-  return out;
+  return autograd_call<MaskedNode>(
+      std::tie(grad), [&] { return detail::trelu_backward(grad, mask, alpha); },
+      [&](MaskedNode& node) { fill(node, "actops.trelu_backward", mask, alpha); },
+      [&](const at::Tensor& out) { set_tangent(out, detail::trelu_backward(tangent_of(grad), mask, alpha)); });
 }
 
 // As ATen's generated kernels of in-place ops: check_inplace, the node moved
@@ -75,7 +66,8 @@ at::Tensor trelu_backward_autograd(const at::Tensor& grad, const at::Tensor& mas
 // (so AutoDispatchBelowAutograd, not below ADInplaceOrView), the tangent
 // updated in place.
 at::Tensor trelu_with_mask_inplace_autograd(at::Tensor& x, double threshold, double alpha) {
-  static const auto op = typed_op<at::Tensor(at::Tensor&, double, double)>("trelu_with_mask_");
+  static const auto op =
+      detail::find_op_overload("actops::trelu_with_mask_", "").typed<at::Tensor(at::Tensor&, double, double)>();
   const bool requires_grad = torch::autograd::compute_requires_grad(x);
   torch::autograd::check_inplace(x, requires_grad);
   const at::Tensor t_x = tangent_of(x);
@@ -86,9 +78,7 @@ at::Tensor trelu_with_mask_inplace_autograd(at::Tensor& x, double threshold, dou
     mask = op.call(x, threshold, alpha);
   }
   if (node) {
-    node->op = "actops.trelu_";
-    node->mask = SavedVariable(mask, false);
-    node->alpha = alpha;
+    fill(*node, "actops.trelu_", mask, alpha);
     torch::autograd::rebase_history(x, node);
   }
   if (t_x.defined()) {
@@ -102,9 +92,8 @@ at::Tensor& trelu_inplace_autograd(at::Tensor& x, double threshold, double alpha
     trelu_with_mask_inplace_autograd(x, threshold, alpha);
     return x;
   }
-  static const auto op = typed_op<at::Tensor&(at::Tensor&, double, double)>("trelu_");
   at::AutoDispatchBelowAutograd guard;
-  return op.call(x, threshold, alpha);
+  return trelu_(x, threshold, alpha);
 }
 
 TORCH_LIBRARY_IMPL(actops, Autograd, m) {
