@@ -27,6 +27,23 @@ FLOAT_DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
 ULP = {dtype: torch.finfo(dtype).eps for dtype in FLOAT_DTYPES}
 
 
+# Tolerances of the tests against a composite of torch ops, per dtype.
+COMPOSITE_TOL = {torch.float64: 1e-12, torch.float32: 2e-6, torch.bfloat16: 1e-2, torch.float16: 2e-3}
+
+
+def kept_bytes(fn, *inputs) -> int:
+    """Bytes of the distinct storages autograd keeps for backward of fn(*inputs)."""
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(*inputs)
+    return sum(storages.values())
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

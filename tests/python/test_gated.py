@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 import actops
 from actops import registry
-from conftest import FLOAT_DTYPES, by_registry_name
+from conftest import COMPOSITE_TOL, FLOAT_DTYPES, by_registry_name, kept_bytes
 
 ops = torch.ops.actops
 
@@ -830,21 +830,6 @@ def test_packed_dim_may_be_positional(unit):
 
 
 # ---- SwiGLU against its composite; its layers --------------------------------------
-
-COMPOSITE_TOL = {torch.float64: 1e-12, torch.float32: 2e-6, torch.bfloat16: 1e-2, torch.float16: 2e-3}
-
-
-def kept_bytes(fn, *inputs) -> int:
-    """Bytes of the distinct storages autograd keeps for backward of fn(*inputs)."""
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn(*inputs)
-    return sum(storages.values())
 
 
 def composite_swiglu(gate, up):

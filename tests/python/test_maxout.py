@@ -9,23 +9,9 @@ import pytest
 import torch
 
 import actops
-from conftest import FLOAT_DTYPES
+from conftest import FLOAT_DTYPES, kept_bytes
 
 ops = torch.ops.actops
-TOL = {torch.float64: 1e-12, torch.float32: 2e-6, torch.bfloat16: 1e-2, torch.float16: 2e-3}
-
-
-def saved_bytes(fn, *inputs) -> int:
-    """Bytes of the distinct storages autograd keeps for backward of fn(*inputs)."""
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn(*inputs)
-    return sum(storages.values())
 
 
 MAXOUT_CASES = [
@@ -97,7 +83,7 @@ def test_maxout_keeps_indices_in_the_smallest_type(pieces, dtype):
     assert torch.equal(indices.long(), x.detach().max(1).indices.view(2, 1))
     # a training step keeps 1 byte per output (uint8), not 4 * pieces per output
     if dtype == torch.uint8:
-        assert saved_bytes(lambda t: actops.maxout(t, pieces, 1), x) == 2
+        assert kept_bytes(lambda t: actops.maxout(t, pieces, 1), x) == 2
 
 
 def test_maxout_errors_name_the_numbers():
