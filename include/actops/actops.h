@@ -21,6 +21,9 @@
 //       learnable beta, broadcast to x (one value or one per channel)
 //   at::Tensor trelu(const at::Tensor& x, double threshold, const at::Tensor& alpha);
 //       learnable alpha, as the fixed-alpha trelu below
+//   at::Tensor snake(const at::Tensor& x, const at::Tensor& alpha);
+//       x + sin^2(alpha x) / alpha (its limit x at alpha = 0), alpha learnable,
+//       broadcast to x (one value or one per channel)
 //   at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up, double beta = 1.0,
 //                     c10::optional<double> limit = c10::nullopt, double up_offset = 0.0);
 //       swish_beta(gate) * (up + up_offset), broadcasting as torch.mul; with a
