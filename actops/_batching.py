@@ -6,7 +6,7 @@ dimension to the front, gives the unbatched inputs one as well (an
 ``expand``: a view, nothing is copied), calls the op, and returns each tensor
 output batched at dimension 0.
 
-Two kinds of ops:
+Three kinds of ops:
 
 - broadcasting ops (every op but the packed SwiGLU and Maxout), whose tensor
   inputs combine element-wise, right-aligned as :func:`torch.mul` does.
@@ -18,6 +18,9 @@ Two kinds of ops:
 - ops with a ``dim`` argument (``swiglu_packed``, ``maxout`` and their
   helpers): every input gets the batch dimension in front and a non-negative
   ``dim`` moves up by one (a negative one counts from the end, unchanged).
+- in-place ops (``mish_``, ``trelu_``, ``trelu_with_mask_``): x, their one
+  tensor, is written where it lies, batch dimension and all, and the result
+  keeps that dimension. The out= overloads get no rule, as ATen's have none.
 
 ``register_batching_rules()`` registers a rule for every op that the loaded
 library defines, its kind read from the op's schema; calling it again
@@ -122,18 +125,31 @@ def _dim_rule(op: Callable, dim_index: int) -> Callable:
     return rule
 
 
+def _inplace_rule(op: Callable) -> Callable:
+    """An in-place op (``mish_``, ``trelu_``, ``trelu_with_mask_``): its one
+    tensor, x, is written where it lies, the batched tensor itself, as ATen's
+    in-place ops are under vmap. Its result keeps x's batch dimension: x
+    itself, or a tensor of x's shape (trelu's mask)."""
+
+    def rule(info, in_dims, *args, **kwargs):
+        # x is the op's only tensor, so vmap calls the rule with x batched
+        x, bdim = args[0], in_dims[0]
+        result = op(*args, **kwargs)
+        return (x if result is x else result), bdim
+
+    return rule
+
+
 def _actops_ops() -> List[str]:
-    """Every functional actops op with a tensor argument, as the loaded library
-    defines them. The out= overloads (``mish.out``) and the in-place ops
-    (``mish_``) write a tensor the caller owns, which a batching rule cannot
-    do for it: they get none (vmap refuses them, as it refuses ATen's)."""
+    """Every actops op with a tensor argument, as the loaded library defines
+    them, in-place ones included. The out= overloads (``mish.out``) write a
+    tensor the caller passed beside the batched ones: they get no rule (vmap
+    refuses them, as it refuses ATen's)."""
     names = []
     for qualname in torch._C._dispatch_get_all_op_names():
         if qualname.startswith("actops::") and "." not in qualname:
             name = qualname[len("actops::") :]
             schema = getattr(torch.ops.actops, name).default._schema
-            if schema.is_mutable:
-                continue
             if any(isinstance(argument.type, torch.TensorType) for argument in schema.arguments):
                 names.append(name)
     return sorted(names)
@@ -154,8 +170,11 @@ def register_batching_rules() -> None:
         if _LIBRARY is None:
             _LIBRARY = torch.library.Library("actops", "FRAGMENT")
         op = getattr(torch.ops.actops, name).default
-        kind, how = batching_kind(op._schema)
-        rule = _dim_rule(op, how) if kind == "dim" else _broadcast_rule(op, how)
+        if op._schema.is_mutable:
+            rule = _inplace_rule(op)
+        else:
+            kind, how = batching_kind(op._schema)
+            rule = _dim_rule(op, how) if kind == "dim" else _broadcast_rule(op, how)
         torch.library.register_vmap(qualname, rule, lib=_LIBRARY)
         _REGISTERED.add(name)
 

@@ -568,16 +568,45 @@ def test_every_op_has_a_batching_rule():
     defined = {n.split("::")[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("actops::")}
     assert set(EXPECTED_OPS) <= defined, f"ops missing from the library: {sorted(set(EXPECTED_OPS) - defined)}"
     assert set(OP_SAMPLES) and {n.split("[")[0] for n in OP_SAMPLES} == set(EXPECTED_OPS)
-    # out= overloads ("mish.out") and in-place ops ("mish_") write a tensor
-    # the caller owns: no batching rule, as ATen's have none.
-    writing = {n for n in defined if "." in n or getattr(ops, n).default._schema.is_mutable}
-    assert {"mish.out", "mish_", "swiglu_packed.out", "maxout.out", "trelu_"} <= writing
+    # out= overloads ("mish.out") write a tensor the caller passed beside
+    # the batched ones: no batching rule, as ATen's have none. The in-place
+    # ops ("mish_") have one, as ATen's do.
+    out_forms = {n for n in defined if "." in n}
+    assert {"mish.out", "swiglu_packed.out", "maxout.out"} <= out_forms
+    inplace = {n for n in defined - out_forms if getattr(ops, n).default._schema.is_mutable}
+    assert {"mish_", "trelu_", "trelu_with_mask_"} <= inplace
     without = sorted(
         n
-        for n in defined - {"cpu_capability"} - writing
+        for n in defined - {"cpu_capability"} - out_forms
         if not torch._C._dispatch_has_kernel_for_dispatch_key(f"actops::{n}", "FuncTorchBatched")
     )
     assert not without, f"no batching rule: {without}"
+
+
+INPLACE = [entry for entry in registry.OPS if entry.inplace_function is not None]
+
+
+@pytest.mark.parametrize("in_dim", [0, 1])
+@pytest.mark.parametrize("entry", INPLACE, ids=str)
+def test_vmap_of_an_inplace_op_writes_the_batch_in_place(entry, in_dim):
+    # one call on the whole batch (the fixture refuses the per-sample
+    # fallback), x overwritten with the out-of-place op's values
+    x = torch.randn(4, 6, dtype=torch.float64)
+    expected = entry.function(x)
+    y = x.clone()
+    out = vmap(entry.inplace_function, in_dims=in_dim, out_dims=in_dim)(y)
+    assert torch.equal(y, expected)
+    assert torch.equal(out, expected)
+
+
+@pytest.mark.parametrize("entry", INPLACE, ids=str)
+def test_vmap_of_grad_through_an_inplace_op(entry):
+    # grad records the in-place op (trelu_ through trelu_with_mask_, the
+    # others through a saved copy); vmap batches what it calls
+    x = torch.randn(5, 7, dtype=torch.float64)
+    got = vmap(grad(lambda t: entry.inplace_function(t * 1.0).sum()))(x)
+    expected = vmap(grad(lambda t: entry.function(t).sum()))(x)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
 
 
 def test_registering_twice_changes_nothing():
