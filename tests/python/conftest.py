@@ -44,6 +44,34 @@ def kept_bytes(fn, *inputs) -> int:
     return sum(storages.values())
 
 
+def assert_scripted_layer_matches(layer, tmp_path) -> None:
+    """A float64 layer saved by TorchScript and loaded back: the same output
+    and gradients (input and parameters), bitwise, on a (3, 6) input."""
+    path = tmp_path / "layer.pt"
+    torch.jit.script(layer).save(str(path))
+    loaded = torch.jit.load(str(path))
+    x = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
+    y, y_loaded = layer(x), loaded(x)
+    torch.testing.assert_close(y_loaded, y, rtol=0, atol=0)
+    g = torch.autograd.grad(y.sum(), [x, *layer.parameters()])
+    g_loaded = torch.autograd.grad(y_loaded.sum(), [x, *loaded.parameters()])
+    torch.testing.assert_close(g_loaded, g, rtol=0, atol=0)
+
+
+def assert_compiled_layer_matches(layer) -> None:
+    """torch.compile(layer, fullgraph=True) against eager on a (4, 6) input:
+    output and gradients (input and parameters)."""
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, fullgraph=True)
+    x = torch.randn(4, 6, requires_grad=True)
+    y = compiled(x)
+    grads = torch.autograd.grad(y.square().sum(), [x, *layer.parameters()])
+    y_eager = layer(x)
+    grads_eager = torch.autograd.grad(y_eager.square().sum(), [x, *layer.parameters()])
+    torch.testing.assert_close(y, y_eager)
+    torch.testing.assert_close(grads, grads_eager)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

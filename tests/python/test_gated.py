@@ -16,7 +16,14 @@ import torch.nn.functional as F
 
 import actops
 from actops import registry
-from conftest import COMPOSITE_TOL, FLOAT_DTYPES, by_registry_name, kept_bytes
+from conftest import (
+    assert_compiled_layer_matches,
+    assert_scripted_layer_matches,
+    by_registry_name,
+    COMPOSITE_TOL,
+    FLOAT_DTYPES,
+    kept_bytes,
+)
 
 ops = torch.ops.actops
 
@@ -984,30 +991,12 @@ def test_swiglu_layers_match_their_definition(index):
 
 @pytest.mark.parametrize("index", range(2))
 def test_swiglu_layers_torchscript_save_load(index, tmp_path):
-    layer = swiglu_layers()[index].double()
-    path = tmp_path / "layer.pt"
-    torch.jit.script(layer).save(str(path))
-    loaded = torch.jit.load(str(path))
-    x = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
-    y, y_loaded = layer(x), loaded(x)
-    torch.testing.assert_close(y_loaded, y, rtol=0, atol=0)
-    g = torch.autograd.grad(y.sum(), [x, *layer.parameters()])
-    g_loaded = torch.autograd.grad(y_loaded.sum(), [x, *loaded.parameters()])
-    torch.testing.assert_close(g_loaded, g, rtol=0, atol=0)
+    assert_scripted_layer_matches(swiglu_layers()[index].double(), tmp_path)
 
 
 @pytest.mark.parametrize("index", range(2))
 def test_swiglu_layers_torch_compile_fullgraph(index):
-    torch._dynamo.reset()
-    layer = swiglu_layers()[index]
-    compiled = torch.compile(layer, fullgraph=True)
-    x = torch.randn(4, 6, requires_grad=True)
-    y = compiled(x)
-    grads = torch.autograd.grad(y.square().sum(), [x, *layer.parameters()])
-    y_eager = layer(x)
-    grads_eager = torch.autograd.grad(y_eager.square().sum(), [x, *layer.parameters()])
-    torch.testing.assert_close(y, y_eager)
-    torch.testing.assert_close(grads, grads_eager)
+    assert_compiled_layer_matches(swiglu_layers()[index])
 
 
 def test_swiglu_split_torch_compile_with_broadcasting():

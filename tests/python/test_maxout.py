@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import actops
-from conftest import FLOAT_DTYPES, kept_bytes
+from conftest import assert_compiled_layer_matches, assert_scripted_layer_matches, FLOAT_DTYPES, kept_bytes
 
 ops = torch.ops.actops
 
@@ -129,26 +129,8 @@ def test_maxout_layer_match_their_definition():
 
 
 def test_maxout_layer_torchscript_save_load(tmp_path):
-    layer = maxout_layer().double()
-    path = tmp_path / "layer.pt"
-    torch.jit.script(layer).save(str(path))
-    loaded = torch.jit.load(str(path))
-    x = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
-    y, y_loaded = layer(x), loaded(x)
-    torch.testing.assert_close(y_loaded, y, rtol=0, atol=0)
-    g = torch.autograd.grad(y.sum(), [x, *layer.parameters()])
-    g_loaded = torch.autograd.grad(y_loaded.sum(), [x, *loaded.parameters()])
-    torch.testing.assert_close(g_loaded, g, rtol=0, atol=0)
+    assert_scripted_layer_matches(maxout_layer().double(), tmp_path)
 
 
 def test_maxout_layer_torch_compile_fullgraph():
-    torch._dynamo.reset()
-    layer = maxout_layer()
-    compiled = torch.compile(layer, fullgraph=True)
-    x = torch.randn(4, 6, requires_grad=True)
-    y = compiled(x)
-    grads = torch.autograd.grad(y.square().sum(), [x, *layer.parameters()])
-    y_eager = layer(x)
-    grads_eager = torch.autograd.grad(y_eager.square().sum(), [x, *layer.parameters()])
-    torch.testing.assert_close(y, y_eager)
-    torch.testing.assert_close(grads, grads_eager)
+    assert_compiled_layer_matches(maxout_layer())
