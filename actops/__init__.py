@@ -17,6 +17,14 @@ from actops._batching import register_batching_rules as _register_batching_rules
 
 _register_batching_rules()
 
+from actops._sharding import install as _install_sharding_rules  # noqa: E402
+
+_install_sharding_rules()  # DTensor's rules: now, or when torch.distributed.tensor is imported
+
+from actops.onnx import register_on_import as _register_onnx_symbolics  # noqa: E402
+
+_register_onnx_symbolics()
+
 from actops import nn as nn  # noqa: E402 (re-exported)
 from actops.patching import patch as patch  # noqa: E402 (re-exported)
 from actops import functional as _functional  # noqa: E402
