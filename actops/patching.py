@@ -52,8 +52,11 @@ a plain ``torch.nn`` model where transformers is not installed.
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+import types
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -102,7 +105,191 @@ def _elementwise(module: nn.Module) -> Optional[Tuple[nn.Module, str]]:
     return None
 
 
-# ---- gated MLPs --------------------------------------------------------------------------
+# ---- gated MLPs: the forms actops knows, by their code ------------------------------------
+#
+# A module is fused when its class's method has the same code as one of the forms
+# below, whatever the class is called: transformers' "Copied from" classes
+# (DeepSeek-V3's MLP is LlamaMLP's forward under another name) are separate
+# functions with identical bytecode, and a subclass that brings its own forward
+# is not one of them. The forms are transcribed from transformers 5.24.0 and
+# compiled here, by the interpreter that runs the model, so that the bytecode
+# compared was produced by the same compiler as the model's (bytecode differs
+# between Python versions; a stored hash would not). transformers itself is not
+# imported.
+
+# name -> (source, the function's name in it). The texts are transformers',
+# verbatim; only their names and local variable names may differ from the
+# model's method (neither changes what the code does).
+_FORM_SOURCES = {
+    # LlamaMLP.forward, and Mistral's, Qwen2/3's, Gemma 1-3's, DeepSeek-V3's, Qwen2-MoE's,
+    # Dinov2SwiGLUFFN's, ... (136 classes in transformers 5.24)
+    "mlp": (
+        """
+        def forward(self, x):
+            down_proj = self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+            return down_proj
+        """,
+        "forward",
+    ),
+    # Idefics', Idefics2's, Qwen2.5-VL vision's, ... MLP.forward: the same product, returned directly
+    "mlp_return": (
+        """
+        def forward(self, x):
+            return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+        """,
+        "forward",
+    ),
+    # Phi3MLP.forward (Phi-3, Phi-4-mini, GLM, GLM-4, Dia, ...): one packed projection, then chunk
+    "packed_mlp": (
+        """
+        def forward(self, hidden_states):
+            up_states = self.gate_up_proj(hidden_states)
+
+            gate, up_states = up_states.chunk(2, dim=-1)
+            up_states = up_states * self.activation_fn(gate)
+
+            return self.down_proj(up_states)
+        """,
+        "forward",
+    ),
+    # the forward that transformers.integrations.moe.use_experts_implementation gives an
+    # experts class: it dispatches on config._experts_implementation, to the class's own
+    # forward for "eager"
+    "experts_dispatch": (
+        """
+        def use_experts_implementation(experts_interface):
+            def wrapper(original_forward):
+                def forward(self, *args, **kwargs):
+                    experts_forward = experts_interface.get_interface(self.config._experts_implementation, original_forward)
+                    return experts_forward(self, *args, **kwargs)
+
+                return forward
+
+            return wrapper
+        """,
+        "forward",
+    ),
+    # MixtralExperts.forward, the eager loop over the experts (Qwen2-MoE's, Qwen3-MoE's,
+    # DeepSeek-V3's, ...: 55 classes in transformers 5.24)
+    "experts_eager": (
+        """
+        def forward(self, hidden_states, top_k_index, top_k_weights):
+            final_hidden_states = torch.zeros_like(hidden_states)
+            with torch.no_grad():
+                expert_mask = torch.nn.functional.one_hot(top_k_index, num_classes=self.num_experts + 1)
+                expert_mask = expert_mask.permute(2, 1, 0)
+                expert_hit = torch.greater(expert_mask.sum(dim=(-1, -2)), 0).nonzero()
+
+            for expert_idx in expert_hit:
+                expert_idx = expert_idx[0]
+                if expert_idx == self.num_experts:
+                    continue
+                top_k_pos, token_idx = torch.where(expert_mask[expert_idx])
+                current_state = hidden_states[token_idx]
+                gate, up = nn.functional.linear(current_state, self.gate_up_proj[expert_idx]).chunk(2, dim=-1)
+                current_hidden_states = self.act_fn(gate) * up
+                current_hidden_states = nn.functional.linear(current_hidden_states, self.down_proj[expert_idx])
+                current_hidden_states = current_hidden_states * top_k_weights[token_idx, top_k_pos, None]
+                final_hidden_states.index_add_(0, token_idx, current_hidden_states.to(final_hidden_states.dtype))
+
+            return final_hidden_states
+        """,
+        "forward",
+    ),
+    # transformers.integrations.moe._default_apply_gate, which the batched_mm, grouped_mm
+    # and deepgemm experts implementations call
+    "experts_gate": (
+        '''
+        def _default_apply_gate(self, gate_up_out):
+            """Default gating mechanism."""
+            gate, up = gate_up_out.chunk(2, dim=-1)  # (S, intermediate_dim)
+            return self.act_fn(gate) * up  # (S, intermediate_dim)
+        ''',
+        "_default_apply_gate",
+    ),
+    # GptOssExperts._apply_gate, which all its experts implementations call
+    "gpt_oss_gate": (
+        """
+        def _apply_gate(self, gate_up):
+            gate, up = gate_up[..., ::2], gate_up[..., 1::2]
+            gate = gate.clamp(min=None, max=self.limit)
+            up = up.clamp(min=-self.limit, max=self.limit)
+            glu = gate * torch.sigmoid(gate * self.alpha)
+            gated_output = (up + 1) * glu
+            return gated_output
+        """,
+        "_apply_gate",
+    ),
+}
+
+# What the code does, not how it was written: co_flags' future-import and docstring bits,
+# names, line numbers and local variable names are left out.
+_CODE_FLAGS = (
+    inspect.CO_OPTIMIZED
+    | inspect.CO_NEWLOCALS
+    | inspect.CO_VARARGS
+    | inspect.CO_VARKEYWORDS
+    | inspect.CO_NESTED
+    | inspect.CO_GENERATOR
+    | inspect.CO_COROUTINE
+    | inspect.CO_ITERABLE_COROUTINE
+    | inspect.CO_ASYNC_GENERATOR
+)
+
+
+def _code_key(code: types.CodeType, doc: Optional[str] = None) -> tuple:
+    consts = [_code_key(c) if isinstance(c, types.CodeType) else (type(c).__name__, repr(c)) for c in code.co_consts]
+    if doc is not None and consts and consts[0] == ("str", repr(doc)):
+        consts[0] = ("NoneType", "None")  # a docstring's slot; without one it holds None
+    return (
+        code.co_code,
+        tuple(consts),
+        code.co_names,
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_nlocals,
+        code.co_freevars,
+        code.co_cellvars,
+        code.co_flags & _CODE_FLAGS,
+        getattr(code, "co_exceptiontable", b""),
+    )
+
+
+def _function_key(function: object) -> Optional[tuple]:
+    code = getattr(function, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return None
+    return _code_key(code, getattr(function, "__doc__", None))
+
+
+def _compile_form(source: str, name: str) -> tuple:
+    # under the imports of transformers' modules: CPython 3.11 and 3.12 compile
+    # `torch.f(x)` differently when `torch` is a name a module imports
+    source = "import torch\nfrom torch import nn\n" + textwrap.dedent(source)
+    namespace: Dict[str, object] = {}
+    exec(compile(source, f"<actops.patching: {name}>", "exec", dont_inherit=True), namespace)
+    function = namespace[name]
+    if name == "use_experts_implementation":  # the forward it makes, a closure over two names
+        function = function(None)(None)
+    return _function_key(function)
+
+
+_FORMS = {
+    form: _compile_form(source, "use_experts_implementation" if form == "experts_dispatch" else name)
+    for form, (source, name) in _FORM_SOURCES.items()
+}
+
+
+def _is_form(function: object, *forms: str) -> bool:
+    key = _function_key(function)
+    return key is not None and any(key == _FORMS[form] for form in forms)
+
+
+def _closure(function: object) -> Dict[str, object]:
+    code = function.__code__
+    return {name: cell.cell_contents for name, cell in zip(code.co_freevars, function.__closure__ or ())}
+
 
 # What a patched module computes: ("swiglu", beta) | ("geglu", approximate) |
 # ("reglu",) for a gated MLP, ("gpt_oss",) for GPT-OSS's experts.
@@ -131,26 +318,64 @@ def _gate_spec(act: nn.Module) -> Optional[_Spec]:
     return None
 
 
-def _describe_spec(spec: _Spec) -> str:
+def _gated(spec: _Spec, *args, **kwargs) -> Tensor:
     if spec[0] == "swiglu":
-        beta = "" if spec[1] == 1.0 else f", beta={spec[1]}"
-        return f"actops.swiglu(gate_proj(x), up_proj(x){beta})"
+        return _F.swiglu(*args, beta=spec[1], **kwargs)
     if spec[0] == "geglu":
-        return f"actops.geglu(gate_proj(x), up_proj(x), approximate={spec[1]!r})"
-    return "actops.reglu(gate_proj(x), up_proj(x))"
+        return _F.geglu(*args, approximate=spec[1], **kwargs)
+    return _F.reglu(*args, **kwargs)
 
 
-def _gated_mlp_forward(self, x: Tensor) -> Tensor:
-    gate = self.gate_proj(x)
-    up = self.up_proj(x)
-    op = self._actops_spec[0]
-    if op == "swiglu":
-        hidden = _F.swiglu(gate, up, beta=self._actops_spec[1])
-    elif op == "geglu":
-        hidden = _F.geglu(gate, up, approximate=self._actops_spec[1])
+def _call_text(spec: _Spec, arguments: str) -> str:
+    if spec[0] == "swiglu":
+        extra = "" if spec[1] == 1.0 else f", beta={spec[1]}"
+    elif spec[0] == "geglu":
+        extra = f", approximate={spec[1]!r}"
     else:
-        hidden = _F.reglu(gate, up)
-    return self.down_proj(hidden)
+        extra = ""
+    return f"actops.{spec[0]}({arguments}{extra})"
+
+
+# ---- the fused methods ---------------------------------------------------------------------
+
+
+def _mlp_forward(self, x: Tensor) -> Tensor:
+    return self.down_proj(_gated(self._actops_spec, self.gate_proj(x), self.up_proj(x)))
+
+
+def _packed_mlp_forward(self, hidden_states: Tensor) -> Tensor:
+    return self.down_proj(_gated(self._actops_spec, self.gate_up_proj(hidden_states), dim=-1, layout="gate_up"))
+
+
+def _experts_apply_gate(self, gate_up_out: Tensor) -> Tensor:
+    return _gated(self._actops_spec, gate_up_out, dim=-1, layout="gate_up")
+
+
+def _experts_eager_forward(self, hidden_states: Tensor, top_k_index: Tensor, top_k_weights: Tensor) -> Tensor:
+    # the "experts_eager" form's loop, its gate through the fused _apply_gate
+    final_hidden_states = torch.zeros_like(hidden_states)
+    with torch.no_grad():
+        expert_mask = torch.nn.functional.one_hot(top_k_index, num_classes=self.num_experts + 1)
+        expert_mask = expert_mask.permute(2, 1, 0)
+        expert_hit = torch.greater(expert_mask.sum(dim=(-1, -2)), 0).nonzero()
+    for expert_idx in expert_hit:
+        expert_idx = expert_idx[0]
+        if expert_idx == self.num_experts:
+            continue
+        top_k_pos, token_idx = torch.where(expert_mask[expert_idx])
+        current_state = hidden_states[token_idx]
+        gate_up = nn.functional.linear(current_state, self.gate_up_proj[expert_idx])
+        current_hidden_states = self._apply_gate(gate_up)
+        current_hidden_states = nn.functional.linear(current_hidden_states, self.down_proj[expert_idx])
+        current_hidden_states = current_hidden_states * top_k_weights[token_idx, top_k_pos, None]
+        final_hidden_states.index_add_(0, token_idx, current_hidden_states.to(final_hidden_states.dtype))
+    return final_hidden_states
+
+
+def _experts_forward(self, *args, **kwargs):
+    # the dispatch of use_experts_implementation, with the fused loop as "eager"
+    forward = self._actops_experts_interface.get_interface(self.config._experts_implementation, _experts_eager_forward)
+    return forward(self, *args, **kwargs)
 
 
 def _gpt_oss_apply_gate(self, gate_up: Tensor) -> Tensor:
@@ -158,33 +383,51 @@ def _gpt_oss_apply_gate(self, gate_up: Tensor) -> Tensor:
     return _F.swiglu(gate_up, layout="interleaved", beta=float(self.alpha), limit=limit, up_offset=1.0)
 
 
-# The classes recognised, by (module, qualname), with the names their replaced
-# method uses (co_names of the code object: a guard against another version's
-# different forward under the same class name).
-_LLAMA_STYLE_MLPS = {
-    ("transformers.models.llama.modeling_llama", "LlamaMLP"),
-    ("transformers.models.mistral.modeling_mistral", "MistralMLP"),
-    ("transformers.models.qwen2.modeling_qwen2", "Qwen2MLP"),
-    ("transformers.models.qwen3.modeling_qwen3", "Qwen3MLP"),
-    ("transformers.models.gemma.modeling_gemma", "GemmaMLP"),
-    ("transformers.models.gemma2.modeling_gemma2", "Gemma2MLP"),
-    ("transformers.models.gemma3.modeling_gemma3", "Gemma3MLP"),
+def _with_parameters_of(function: Callable, original: Callable) -> Callable:
+    """``function`` with its parameters named as ``original``'s, so that a call by
+    keyword binds as before (the forms compared leave names out)."""
+    code, names = function.__code__, original.__code__.co_varnames[: original.__code__.co_argcount]
+    if code.co_varnames[: code.co_argcount] == names:
+        return function
+    varnames = names + code.co_varnames[code.co_argcount :]
+    renamed = types.FunctionType(code.replace(co_varnames=varnames), function.__globals__, function.__name__)
+    renamed.__qualname__ = function.__qualname__
+    return renamed
+
+
+# form -> (the attribute holding the activation, which the patched class no longer calls
+# (None: it still does, or there is none), the verbose note with "{}" for the fused call)
+_FORM_NOTES = {
+    "mlp": ("act_fn", "forward = down_proj({})", "gate_proj(x), up_proj(x)"),
+    "packed_mlp": ("activation_fn", "forward = down_proj({})", "gate_up_proj(x), layout='gate_up'"),
+    "experts": (
+        "act_fn",
+        "_apply_gate = {}, in the eager loop and in every implementation that calls it",
+        "gate_up, layout='gate_up'",
+    ),
+    "experts_gate": (
+        None,
+        "_apply_gate = {} (batched_mm, grouped_mm, deepgemm); its eager loop is not one actops knows "
+        "and still calls act_fn",
+        "gate_up, layout='gate_up'",
+    ),
+    "gpt_oss": (None, "_apply_gate = {}", ""),
 }
-_LLAMA_STYLE_NAMES = ("down_proj", "act_fn", "gate_proj", "up_proj")
-_GPT_OSS_EXPERTS = ("transformers.models.gpt_oss.modeling_gpt_oss", "GptOssExperts")
-_GPT_OSS_NAMES = ("clamp", "limit", "torch", "sigmoid", "alpha")
 
-_CLASSES: Dict[Tuple[type, _Spec], type] = {}
+_CLASSES: Dict[Tuple[type, str, _Spec], type] = {}
 
 
-def _rebuild(base: type, spec: _Spec) -> nn.Module:
+def _rebuild(base: type, spec: _Spec, form: Optional[str] = None) -> nn.Module:
     """Unpickling (and deepcopy) of a patched module: an empty instance of the
-    patched class, whose state pickle then sets."""
-    return object.__new__(_patched_class(base, spec))
+    patched class, whose state pickle then sets. (Pickles of an earlier actops
+    name no form: theirs follows from the spec.)"""
+    if form is None:
+        form = "gpt_oss" if spec == ("gpt_oss",) else "mlp"
+    return object.__new__(_patched_class(base, form, spec))
 
 
 def _reduce_ex(self, protocol):
-    return _rebuild, (self._actops_base, self._actops_spec), self.__getstate__()
+    return _rebuild, (self._actops_base, self._actops_spec, self._actops_form), self.__getstate__()
 
 
 def _extra_repr(self) -> str:
@@ -193,11 +436,12 @@ def _extra_repr(self) -> str:
     return f"{own}, {note}" if own else note
 
 
-def _patched_class(base: type, spec: _Spec) -> type:
-    """The subclass of ``base`` whose forward (or ``_apply_gate``) is actops'."""
-    cls = _CLASSES.get((base, spec))
+def _patched_class(base: type, form: str, spec: _Spec) -> type:
+    """The subclass of ``base`` whose methods of ``form`` call actops' fused op."""
+    cls = _CLASSES.get((base, form, spec))
     if cls is not None:
         return cls
+    unused, note, arguments = _FORM_NOTES[form]
     namespace: Dict[str, object] = {
         "__module__": __name__,
         "__qualname__": base.__qualname__,
@@ -205,25 +449,29 @@ def _patched_class(base: type, spec: _Spec) -> type:
         "__reduce_ex__": _reduce_ex,
         "extra_repr": _extra_repr,
         "_actops_base": base,
+        "_actops_form": form,
         "_actops_spec": spec,
+        "_actops_unused": unused,
     }
-    if spec[0] == "gpt_oss":
+    if form == "gpt_oss":
         namespace["_apply_gate"] = _gpt_oss_apply_gate
-        namespace["_actops_note"] = (
-            "_apply_gate = swiglu(gate_up, layout='interleaved', beta=alpha, limit=limit, up_offset=1.0)"
+        namespace["_actops_note"] = note.format(
+            "swiglu(gate_up, layout='interleaved', beta=alpha, limit=limit, up_offset=1.0)"
         )
     else:
-        namespace["forward"] = _gated_mlp_forward
-        namespace["_actops_note"] = "forward = down_proj(" + _describe_spec(spec) + ")"
+        namespace["_actops_note"] = note.format(_call_text(spec, arguments))
+    if form == "mlp":
+        namespace["forward"] = _with_parameters_of(_mlp_forward, base.forward)
+    elif form == "packed_mlp":
+        namespace["forward"] = _with_parameters_of(_packed_mlp_forward, base.forward)
+    elif form in ("experts", "experts_gate"):
+        namespace["_apply_gate"] = _experts_apply_gate
+    if form == "experts":
+        namespace["forward"] = _experts_forward
+        namespace["_actops_experts_interface"] = _closure(base.forward)["experts_interface"]
     cls = type(base.__name__, (base,), namespace)
-    _CLASSES[(base, spec)] = cls
+    _CLASSES[(base, form, spec)] = cls
     return cls
-
-
-def _code_names(cls: type, method: str) -> Tuple[str, ...]:
-    function = cls.__dict__.get(method)
-    code = getattr(function, "__code__", None)
-    return tuple(code.co_names) if code is not None else ()
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -233,34 +481,61 @@ def _has_hooks(module: nn.Module) -> bool:
     )
 
 
-def _fused(module: nn.Module) -> Tuple[Optional[_Spec], Optional[str], str]:
-    """For a recognised MLP/experts module: (spec, None, description) to patch it,
-    or (None, reason, name) to leave it alone. (None, None, '') for any other module."""
+def _looks_gated(module: nn.Module) -> bool:
+    """Named like a gated MLP or experts module, whatever its code: worth a line
+    under ``verbose`` when it is left alone."""
+    children = module._modules
+    return all(name in children for name in ("gate_proj", "up_proj", "down_proj")) or (
+        hasattr(module, "gate_up_proj") and hasattr(module, "down_proj")
+    )
+
+
+def _experts_form(cls: type) -> Optional[str]:
+    """An experts class's form: "gpt_oss", "experts" (its _apply_gate and eager loop
+    known), "experts_gate" (only its _apply_gate), or None."""
+    gate = getattr(cls, "_apply_gate", None)
+    if _is_form(gate, "gpt_oss_gate"):
+        return "gpt_oss"
+    if not _is_form(gate, "experts_gate"):
+        return None
+    forward = getattr(cls, "forward", None)
+    if _is_form(forward, "experts_dispatch") and _is_form(_closure(forward).get("original_forward"), "experts_eager"):
+        return "experts"
+    return "experts_gate"
+
+
+def _fused(module: nn.Module) -> Tuple[Optional[str], Optional[_Spec], Optional[str], str]:
+    """(form, spec, None, description) to patch ``module``; (None, None, reason,
+    description) for a gated module left alone; (None, None, None, '') for any
+    other module."""
     cls = type(module)
-    key = _key(cls)
-    if key in _LLAMA_STYLE_MLPS:
-        name = cls.__name__
-        if _code_names(cls, "forward") != _LLAMA_STYLE_NAMES:
-            return None, f"{name}.forward is not the one actops knows (another transformers version?)", name
-        if "forward" in module.__dict__:
-            return None, "its forward is overridden on the instance", name
-        act = getattr(module, "act_fn", None)
-        if not isinstance(act, nn.Module):
-            return None, f"its act_fn is {type(act).__name__}, not a module actops recognises", name
-        if _has_hooks(act):
-            return None, "its act_fn has hooks, which a fused op would skip", name
-        spec = _gate_spec(act)
-        if spec is None:
-            return None, f"its act_fn is {type(act).__name__}, which no actops gated op computes", name
-        return spec, None, f"{name}(act_fn={type(act).__name__})"
-    if key == _GPT_OSS_EXPERTS:
-        name = cls.__name__
-        if _code_names(cls, "_apply_gate") != _GPT_OSS_NAMES:
-            return None, f"{name}._apply_gate is not the one actops knows (another transformers version?)", name
-        if "_apply_gate" in module.__dict__:
-            return None, "its _apply_gate is overridden on the instance", name
-        return ("gpt_oss",), None, f"{name}._apply_gate"
-    return None, None, ""
+    name = cls.__name__
+    forward = getattr(cls, "forward", None)
+    if _is_form(forward, "mlp", "mlp_return"):
+        form = "mlp"
+    elif _is_form(forward, "packed_mlp"):
+        form = "packed_mlp"
+    else:
+        form = _experts_form(cls)
+    if form is None:
+        if _looks_gated(module):
+            return None, None, "its forward is none of the forms actops knows", name
+        return None, None, None, ""
+    for overridden in ("forward", "_apply_gate"):
+        if overridden in module.__dict__:
+            return None, None, f"its {overridden} is overridden on the instance", name
+    if form == "gpt_oss":
+        return form, ("gpt_oss",), None, f"{name}._apply_gate"
+    act_name = "activation_fn" if form == "packed_mlp" else "act_fn"
+    act = getattr(module, act_name, None)
+    if not isinstance(act, nn.Module):
+        return None, None, f"its {act_name} is {type(act).__name__}, not a module actops recognises", name
+    if _has_hooks(act):
+        return None, None, f"its {act_name} has hooks, which a fused op would skip", name
+    spec = _gate_spec(act)
+    if spec is None:
+        return None, None, f"its {act_name} is {type(act).__name__}, which no actops gated op computes", name
+    return form, spec, None, f"{name}({act_name}={type(act).__name__})"
 
 
 # ---- the walk ------------------------------------------------------------------------------
@@ -294,7 +569,7 @@ def patch(model: nn.Module, verbose: bool = False) -> nn.Module:
     lines: List[str] = []
     replaced: Dict[int, nn.Module] = {}  # id(old activation) -> its actops module (shared modules stay shared)
     seen: set = set()
-    changed = [0]  # modules patched or swapped
+    counts = {"fused": 0, "swapped": 0, "left alone": 0}
 
     def path_of(prefix: str) -> str:
         return prefix or "(model)"
@@ -303,20 +578,19 @@ def patch(model: nn.Module, verbose: bool = False) -> nn.Module:
         if id(module) in seen or isinstance(module, torch.jit.ScriptModule):
             return
         seen.add(id(module))
-        skip_child = None
         if not hasattr(type(module), "_actops_spec"):
-            spec, reason, old = _fused(module)
-            if spec is not None:
-                new_class = _patched_class(type(module), spec)
+            form, spec, reason, old = _fused(module)
+            if form is not None:
+                new_class = _patched_class(type(module), form, spec)
                 module.__class__ = new_class
-                changed[0] += 1
-                lines.append(f"{path_of(prefix)}: {old} -> {new_class._actops_note}")
+                counts["fused"] += 1
+                lines.append(f"{path_of(prefix)}: fused: {old} -> {new_class._actops_note}")
             elif reason is not None:
-                lines.append(f"{path_of(prefix)}: {old} left alone: {reason}")
-        if hasattr(type(module), "_actops_spec") and type(module)._actops_spec[0] != "gpt_oss":
-            skip_child = "act_fn"  # no longer called
+                counts["left alone"] += 1
+                lines.append(f"{path_of(prefix)}: not fused: {old}: {reason}")
+        unused = getattr(type(module), "_actops_unused", None) if hasattr(type(module), "_actops_spec") else None
         for name, child in list(module._modules.items()):
-            if child is None or name == skip_child:
+            if child is None or name == unused:  # an activation the fused op replaced: no longer called
                 continue
             path = f"{prefix}.{name}" if prefix else name
             new = swap(child, path)
@@ -328,20 +602,23 @@ def patch(model: nn.Module, verbose: bool = False) -> nn.Module:
     def swap(child: nn.Module, path: str) -> nn.Module:
         if id(child) in replaced:
             new = replaced[id(child)]
-            changed[0] += 1
-            lines.append(f"{path}: {_describe_old(child)} -> the same actops module as its other occurrence")
+            counts["swapped"] += 1
+            lines.append(
+                f"{path}: activation swapped: {_describe_old(child)} -> the same actops module as its other occurrence"
+            )
             return new
         found = _elementwise(child)
         if found is None:
             return child
         if _has_hooks(child):
-            lines.append(f"{path}: {_describe_old(child)} left alone: it has hooks, which a new module would lose")
+            counts["left alone"] += 1
+            lines.append(f"{path}: not swapped: {_describe_old(child)}: it has hooks, which a new module would lose")
             return child
         new, description = found
         new.train(child.training)
         replaced[id(child)] = new
-        changed[0] += 1
-        lines.append(f"{path}: {_describe_old(child)} -> {description}")
+        counts["swapped"] += 1
+        lines.append(f"{path}: activation swapped: {_describe_old(child)} -> {description}")
         return new
 
     root = model
@@ -352,7 +629,11 @@ def patch(model: nn.Module, verbose: bool = False) -> nn.Module:
     if verbose:
         for line in lines:
             print(f"actops.patch: {line}")
-    if changed[0]:
+        print(
+            f"actops.patch: {counts['fused']} fused, {counts['swapped']} activations swapped, "
+            f"{counts['left alone']} recognised but left alone"
+        )
+    if counts["fused"] or counts["swapped"]:
         _warn_about_devices(root)
     return root
 

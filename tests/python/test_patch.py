@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import actops
+from actops import patching
 from actops.patching import patch
 
 import transformers  # noqa: E402  (pinned in requirements-dev.txt: these tests must run)
@@ -36,45 +38,150 @@ COMMON = dict(
     max_position_embeddings=64,
 )
 LAYERS = COMMON["num_hidden_layers"]
+MOE = dict(num_experts_per_tok=2, moe_intermediate_size=32)
 
 
-def _gpt_oss(implementation):
+def _experts(build_model, implementation):
     def build():
-        config = transformers.GptOssConfig(
-            **{**COMMON, "intermediate_size": 64}, num_local_experts=4, num_experts_per_tok=2, sliding_window=8
-        )
-        model = transformers.GptOssForCausalLM(config)
+        model = build_model()
         model.set_experts_implementation(implementation)
         return model
 
     return build
 
 
-# name -> (builder, class name of the patched module, the actops op it calls: _actops_spec)
+def _gpt_oss():
+    config = transformers.GptOssConfig(
+        **{**COMMON, "intermediate_size": 64}, num_local_experts=4, num_experts_per_tok=2, sliding_window=8
+    )
+    return transformers.GptOssForCausalLM(config)
+
+
+def _deepseek_v3():
+    config = transformers.DeepseekV3Config(
+        **{k: v for k, v in COMMON.items() if k != "head_dim"},
+        **MOE,
+        n_routed_experts=4,
+        n_shared_experts=1,
+        first_k_dense_replace=1,  # layer 0 dense, layer 1 MoE
+        n_group=2,
+        topk_group=1,
+        q_lora_rank=32,
+        kv_lora_rank=16,
+        qk_rope_head_dim=8,
+        qk_nope_head_dim=8,
+        v_head_dim=16,
+    )
+    return transformers.DeepseekV3ForCausalLM(config)
+
+
+def _mixtral():
+    return transformers.MixtralForCausalLM(
+        transformers.MixtralConfig(**COMMON, num_local_experts=4, num_experts_per_tok=2)
+    )
+
+
+def _qwen2_moe():
+    config = transformers.Qwen2MoeConfig(**COMMON, **MOE, num_experts=4, shared_expert_intermediate_size=64)
+    return transformers.Qwen2MoeForCausalLM(config)
+
+
+def _qwen3_moe():
+    return transformers.Qwen3MoeForCausalLM(transformers.Qwen3MoeConfig(**COMMON, **MOE, num_experts=4))
+
+
+def _dinov2():
+    config = transformers.Dinov2Config(
+        hidden_size=64, num_hidden_layers=LAYERS, num_attention_heads=4, image_size=32, patch_size=8, num_labels=3
+    )
+    config.use_swiglu_ffn = True
+    return transformers.Dinov2ForImageClassification(config)
+
+
+SWIGLU = ("swiglu", 1.0)
+GEGLU_TANH = ("geglu", "tanh")
+GPT_OSS = ("gpt_oss", ("gpt_oss",))
+
+
+def per_layer(path, cls_name, form, spec, layers=range(LAYERS)):
+    return {path.format(i): (cls_name, form, spec) for i in layers}
+
+
+def gpt_oss_experts():
+    return per_layer("model.layers.{}.mlp.experts", "GptOssExperts", *GPT_OSS)
+
+
+def _moe_archs(name, build_model, expected, implementations=("eager", "batched_mm", "grouped_mm")):
+    return {
+        (name if implementation == "eager" else f"{name}-{implementation}"): (
+            _experts(build_model, implementation),
+            expected,
+        )
+        for implementation in implementations
+    }
+
+
+# name -> (builder, the modules patch fuses: path -> (class name, form, spec))
 ARCHS = {
-    "llama": (lambda: transformers.LlamaForCausalLM(transformers.LlamaConfig(**COMMON)), "LlamaMLP", ("swiglu", 1.0)),
+    "llama": (
+        lambda: transformers.LlamaForCausalLM(transformers.LlamaConfig(**COMMON)),
+        per_layer("model.layers.{}.mlp", "LlamaMLP", "mlp", SWIGLU),
+    ),
     "mistral": (
         lambda: transformers.MistralForCausalLM(transformers.MistralConfig(**COMMON, sliding_window=8)),
-        "MistralMLP",
-        ("swiglu", 1.0),
+        per_layer("model.layers.{}.mlp", "MistralMLP", "mlp", SWIGLU),
     ),
-    "qwen2": (lambda: transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**COMMON)), "Qwen2MLP", ("swiglu", 1.0)),
-    "qwen3": (lambda: transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**COMMON)), "Qwen3MLP", ("swiglu", 1.0)),
-    "gemma": (lambda: transformers.GemmaForCausalLM(transformers.GemmaConfig(**COMMON)), "GemmaMLP", ("geglu", "tanh")),
+    "qwen2": (
+        lambda: transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**COMMON)),
+        per_layer("model.layers.{}.mlp", "Qwen2MLP", "mlp", SWIGLU),
+    ),
+    "qwen3": (
+        lambda: transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**COMMON)),
+        per_layer("model.layers.{}.mlp", "Qwen3MLP", "mlp", SWIGLU),
+    ),
+    "gemma": (
+        lambda: transformers.GemmaForCausalLM(transformers.GemmaConfig(**COMMON)),
+        per_layer("model.layers.{}.mlp", "GemmaMLP", "mlp", GEGLU_TANH),
+    ),
     "gemma2": (
         lambda: transformers.Gemma2ForCausalLM(transformers.Gemma2Config(**COMMON, sliding_window=8)),
-        "Gemma2MLP",
-        ("geglu", "tanh"),
+        per_layer("model.layers.{}.mlp", "Gemma2MLP", "mlp", GEGLU_TANH),
     ),
     "gemma3": (
         lambda: transformers.Gemma3ForCausalLM(transformers.Gemma3TextConfig(**COMMON, sliding_window=8)),
-        "Gemma3MLP",
-        ("geglu", "tanh"),
+        per_layer("model.layers.{}.mlp", "Gemma3MLP", "mlp", GEGLU_TANH),
     ),
+    "phi3": (
+        lambda: transformers.Phi3ForCausalLM(transformers.Phi3Config(**COMMON, pad_token_id=0)),
+        per_layer("model.layers.{}.mlp", "Phi3MLP", "packed_mlp", SWIGLU),
+    ),
+    "dinov2": (_dinov2, per_layer("dinov2.encoder.layer.{}.mlp", "Dinov2SwiGLUFFN", "mlp", SWIGLU)),
     # eager and batched_mm run in float64; grouped_mm (the default) only in float32
-    "gpt_oss": (_gpt_oss("eager"), "GptOssExperts", ("gpt_oss",)),
-    "gpt_oss-batched_mm": (_gpt_oss("batched_mm"), "GptOssExperts", ("gpt_oss",)),
-    "gpt_oss-grouped_mm": (_gpt_oss("grouped_mm"), "GptOssExperts", ("gpt_oss",)),
+    **_moe_archs("gpt_oss", _gpt_oss, gpt_oss_experts()),
+    **_moe_archs("mixtral", _mixtral, per_layer("model.layers.{}.mlp.experts", "MixtralExperts", "experts", SWIGLU)),
+    **_moe_archs(
+        "qwen2_moe",
+        _qwen2_moe,
+        {
+            **per_layer("model.layers.{}.mlp.experts", "Qwen2MoeExperts", "experts", SWIGLU),
+            **per_layer("model.layers.{}.mlp.shared_expert", "Qwen2MoeMLP", "mlp", SWIGLU),
+        },
+    ),
+    **_moe_archs(
+        "qwen3_moe", _qwen3_moe, per_layer("model.layers.{}.mlp.experts", "Qwen3MoeExperts", "experts", SWIGLU)
+    ),
+    **_moe_archs(
+        "deepseek_v3",
+        _deepseek_v3,
+        {
+            "model.layers.0.mlp": ("DeepseekV3MLP", "mlp", SWIGLU),
+            "model.layers.1.mlp.experts": ("DeepseekV3Experts", "experts", SWIGLU),
+            "model.layers.1.mlp.shared_experts": ("DeepseekV3MLP", "mlp", SWIGLU),
+        },
+    ),
+}
+NEW_ARCHS = {
+    a for a in ARCHS if a.split("-")[0] in ("phi3", "dinov2", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3")
 }
 TOLERANCE = {torch.float64: dict(rtol=1e-10, atol=1e-10), torch.float32: dict(rtol=2e-4, atol=2e-5)}
 
@@ -91,16 +198,31 @@ def build(arch, dtype=torch.float64):
 
 
 def patched_modules(model):
-    return {name: type(m)._actops_spec for name, m in model.named_modules() if hasattr(type(m), "_actops_spec")}
+    return {
+        name: (type(m).__name__, type(m)._actops_form, type(m)._actops_spec)
+        for name, m in model.named_modules()
+        if hasattr(type(m), "_actops_spec")
+    }
 
 
 def tokens(batch=2, length=12):
     return torch.randint(0, VOCAB, (batch, length), generator=torch.Generator().manual_seed(1))
 
 
-def run(model, ids):
+def inputs_for(arch, dtype=torch.float64):
+    generator = torch.Generator().manual_seed(1)
+    if arch == "dinov2":
+        pixels = torch.randn(2, 3, 32, 32, generator=generator, dtype=dtype)
+        return dict(pixel_values=pixels, labels=torch.tensor([0, 2]))
+    ids = tokens()
+    return dict(input_ids=ids, labels=ids)
+
+
+def run(model, inputs):
+    if isinstance(inputs, torch.Tensor):
+        inputs = dict(input_ids=inputs, labels=inputs)
     model.zero_grad(set_to_none=True)
-    out = model(ids, labels=ids)
+    out = model(**inputs)
     out.loss.backward()
     return out.logits.detach(), {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
 
@@ -111,16 +233,33 @@ def assert_same_run(reference, candidate, dtype):
     tol = TOLERANCE[dtype]
     torch.testing.assert_close(logits, ref_logits, **tol)
     assert grads.keys() == ref_grads.keys()
+    # each gradient to its own scale; one that is zero but for rounding (the key bias of
+    # attention: softmax ignores it) to a millionth of the model's largest
+    floor = 1e-6 * max(grad.abs().max().item() for grad in ref_grads.values())
     for name, grad in ref_grads.items():
-        scale = grad.abs().max().item() or 1.0
+        scale = max(grad.abs().max().item(), floor) or 1.0
         torch.testing.assert_close(grads[name], grad, rtol=tol["rtol"], atol=tol["atol"] * scale, msg=name)
 
 
 def dtypes_for(arch):
-    return [torch.float32] if arch == "gpt_oss-grouped_mm" else [torch.float64, torch.float32]
+    if arch.endswith("grouped_mm"):
+        return [torch.float32]
+    return [torch.float64] if arch in NEW_ARCHS else [torch.float64, torch.float32]
 
 
 CASES = [(arch, dtype) for arch in ARCHS for dtype in dtypes_for(arch)]
+
+
+class CalledOps(TorchDispatchMode):
+    """The names of the ops a region runs (aten's and actops')."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.names.add(str(func.overloadpacket))
+        return func(*args, **(kwargs or {}))
 
 
 # ---- transformers models -------------------------------------------------------------
@@ -130,54 +269,82 @@ CASES = [(arch, dtype) for arch in ARCHS for dtype in dtypes_for(arch)]
 def test_logits_and_gradients_match(arch, dtype):
     model = build(arch, dtype)
     patched = patch(copy.deepcopy(model))
-    assert len(patched_modules(patched)) == LAYERS  # not a silent no-op
-    ids = tokens()
+    assert patched_modules(patched) == ARCHS[arch][1]  # not a silent no-op
+    inputs = inputs_for(arch, dtype)
     for training in (True, False):
         model.train(training)
         patched.train(training)
-        assert_same_run(run(model, ids), run(patched, ids), dtype)
+        with CalledOps() as called:
+            result = run(patched, inputs)
+        assert_same_run(run(model, inputs), result, dtype)
+        # the activation runs only inside the fused ops
+        assert {"aten.silu", "aten.gelu"}.isdisjoint(called.names), called.names
+        assert {"actops.swiglu", "actops.swiglu_packed", "actops.geglu"} & called.names, called.names
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))
 def test_counts_the_replacements(arch, capsys):
     model = build(arch)
     assert patch(model, verbose=True) is model
-    _, cls_name, spec = ARCHS[arch]
+    expected = ARCHS[arch][1]
     found = patched_modules(model)
-    suffix = "mlp.experts" if arch.startswith("gpt_oss") else "mlp"
-    assert found == {f"model.layers.{i}.{suffix}": spec for i in range(LAYERS)}
+    assert found == expected
     for name in found:
         module = model.get_submodule(name)
-        assert type(module).__name__ == cls_name and isinstance(module, type(module)._actops_base)
+        assert isinstance(module, type(module)._actops_base) and type(module)._actops_base.__name__ == found[name][0]
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == LAYERS, lines
-    assert all(line.startswith("actops.patch: model.layers.") for line in lines), lines
+    assert len(lines) == len(expected) + 1, lines
+    assert sorted(line.split(": ")[1] for line in lines[:-1]) == sorted(expected), lines
+    assert all(": fused: " in line for line in lines[:-1]), lines
+    assert lines[-1] == f"actops.patch: {len(expected)} fused, 0 activations swapped, 0 recognised but left alone"
     # a second call has nothing left to do
     patch(model, verbose=True)
-    assert capsys.readouterr().out == "" and patched_modules(model) == found
+    assert capsys.readouterr().out.splitlines() == [
+        "actops.patch: 0 fused, 0 activations swapped, 0 recognised but left alone"
+    ]
+    assert patched_modules(model) == found
 
 
 def test_verbose_lines(capsys):
     patch(build("llama"), verbose=True)
     patch(build("gemma"), verbose=True)
     patch(build("gpt_oss"), verbose=True)
+    patch(build("phi3"), verbose=True)
+    patch(build("qwen3_moe"), verbose=True)
     lines = capsys.readouterr().out.splitlines()
+    summary = f"actops.patch: {LAYERS} fused, 0 activations swapped, 0 recognised but left alone"
     assert lines == [
         *(
-            f"actops.patch: model.layers.{i}.mlp: LlamaMLP(act_fn=SiLUActivation) -> "
+            f"actops.patch: model.layers.{i}.mlp: fused: LlamaMLP(act_fn=SiLUActivation) -> "
             "forward = down_proj(actops.swiglu(gate_proj(x), up_proj(x)))"
             for i in range(LAYERS)
         ),
+        summary,
         *(
-            f"actops.patch: model.layers.{i}.mlp: GemmaMLP(act_fn=GELUTanh) -> "
+            f"actops.patch: model.layers.{i}.mlp: fused: GemmaMLP(act_fn=GELUTanh) -> "
             "forward = down_proj(actops.geglu(gate_proj(x), up_proj(x), approximate='tanh'))"
             for i in range(LAYERS)
         ),
+        summary,
         *(
-            f"actops.patch: model.layers.{i}.mlp.experts: GptOssExperts._apply_gate -> "
+            f"actops.patch: model.layers.{i}.mlp.experts: fused: GptOssExperts._apply_gate -> "
             "_apply_gate = swiglu(gate_up, layout='interleaved', beta=alpha, limit=limit, up_offset=1.0)"
             for i in range(LAYERS)
         ),
+        summary,
+        *(
+            f"actops.patch: model.layers.{i}.mlp: fused: Phi3MLP(activation_fn=SiLUActivation) -> "
+            "forward = down_proj(actops.swiglu(gate_up_proj(x), layout='gate_up'))"
+            for i in range(LAYERS)
+        ),
+        summary,
+        *(
+            f"actops.patch: model.layers.{i}.mlp.experts: fused: Qwen3MoeExperts(act_fn=SiLUActivation) -> "
+            "_apply_gate = actops.swiglu(gate_up, layout='gate_up'), in the eager loop and in every "
+            "implementation that calls it"
+            for i in range(LAYERS)
+        ),
+        summary,
     ]
 
 
@@ -196,7 +363,8 @@ COMPILED = [
     ("llama", "inductor"),
     ("gemma", "inductor"),
     ("gpt_oss-batched_mm", "inductor"),
-    *((arch, "aot_eager") for arch in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3")),
+    *((arch, "aot_eager") for arch in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3")),
+    ("qwen3_moe-batched_mm", "aot_eager"),
 ]
 
 
@@ -204,18 +372,18 @@ COMPILED = [
 def test_compiled_patched_mlp_matches(arch, backend):
     torch._dynamo.reset()
     model = build(arch, torch.float32)
-    reference = model.model.layers[0].mlp
-    if arch.startswith("gpt_oss"):
-        reference = reference.experts
+    block = model.model.layers[0].mlp
+    experts = arch.startswith(("gpt_oss", "qwen3_moe"))
+    reference = block.experts if experts else block
     mlp = copy.deepcopy(reference)
     patch(mlp)
     assert hasattr(type(mlp), "_actops_spec")
     compiled = torch.compile(mlp, fullgraph=True, backend=backend, dynamic=False)
 
     x = torch.randn(2, 5, COMMON["hidden_size"], generator=torch.Generator().manual_seed(2))
-    if arch.startswith("gpt_oss"):
+    if experts:
         x = x.reshape(-1, COMMON["hidden_size"]) * 4
-        _, scores, indices = model.model.layers[0].mlp.router(x)
+        _, scores, indices = (block.router if arch.startswith("gpt_oss") else block.gate)(x)
         args = (indices, scores.detach())
     else:
         args = ()
@@ -241,7 +409,7 @@ def _roundtrip(state):
     return torch.load(buffer, weights_only=True)
 
 
-@pytest.mark.parametrize("arch", ["llama", "gemma3", "gpt_oss"])
+@pytest.mark.parametrize("arch", ["llama", "gemma3", "gpt_oss", "phi3", "qwen3_moe"])
 def test_state_dict_loads_both_ways(arch):
     ids = tokens()
     plain = build(arch)
@@ -263,18 +431,29 @@ def test_state_dict_loads_both_ways(arch):
     assert_same_run(run(fresh_plain, ids), run(patched, ids), torch.float64)
 
 
-def test_whole_patched_model_pickles_and_deep_copies():
-    model = patch(build("llama"))
+@pytest.mark.parametrize("arch", ["llama", "phi3", "qwen3_moe"])
+def test_whole_patched_model_pickles_and_deep_copies(arch):
+    model = patch(build(arch))
     ids = tokens()
     expected = model(ids).logits
     buffer = io.BytesIO()
     torch.save(model, buffer)
     buffer.seek(0)
     for other in (torch.load(buffer, weights_only=False), copy.deepcopy(model)):
-        assert patched_modules(other) == patched_modules(model)
-        mlp = other.model.layers[0].mlp
-        assert type(mlp) is type(model.model.layers[0].mlp) and mlp is not model.model.layers[0].mlp
+        assert patched_modules(other) == patched_modules(model) == ARCHS[arch][1]
+        for name in patched_modules(model):
+            module = other.get_submodule(name)
+            assert type(module) is type(model.get_submodule(name)) and module is not model.get_submodule(name)
         torch.testing.assert_close(other(ids).logits, expected, rtol=0, atol=0)
+
+
+def test_a_pickle_of_an_earlier_patched_mlp_loads():
+    """Before the forms, a patched module pickled as _rebuild(base, spec)."""
+    from transformers.models.llama.modeling_llama import LlamaMLP
+
+    mlp = patching._rebuild(LlamaMLP, ("swiglu", 1.0))
+    assert type(mlp) is type(patch(build("llama")).model.layers[0].mlp)
+    assert type(mlp)._actops_form == "mlp"
 
 
 # ---- an MLP's activation: fused, element-wise, or left alone -------------------------
@@ -310,18 +489,25 @@ def test_llama_mlp_with_each_activation(hidden_act, capsys):
     act_name = type(reference.act_fn).__name__
     if spec is not None:
         assert type(mlp)._actops_spec == spec
-        assert lines == [f"actops.patch: (model): LlamaMLP(act_fn={act_name}) -> {type(mlp)._actops_note}"]
+        assert lines == [
+            f"actops.patch: (model): fused: LlamaMLP(act_fn={act_name}) -> {type(mlp)._actops_note}",
+            "actops.patch: 1 fused, 0 activations swapped, 0 recognised but left alone",
+        ]
     else:
         assert type(mlp) is type(reference)
         assert lines[0] == (
-            f"actops.patch: (model): LlamaMLP left alone: its act_fn is {act_name}, "
+            f"actops.patch: (model): not fused: LlamaMLP: its act_fn is {act_name}, "
             "which no actops gated op computes"
         )
         if elementwise is None:
-            assert len(lines) == 1 and type(mlp.act_fn) is type(reference.act_fn)
+            assert len(lines) == 2 and type(mlp.act_fn) is type(reference.act_fn)
         else:
             assert type(mlp.act_fn) is elementwise
-            assert lines[1].startswith(f"actops.patch: act_fn: {act_name} -> actops.nn.{elementwise.__name__}(")
+            assert lines[1].startswith(
+                f"actops.patch: act_fn: activation swapped: {act_name} -> actops.nn.{elementwise.__name__}("
+            )
+        swapped = 0 if elementwise is None else 1
+        assert lines[-1] == f"actops.patch: 0 fused, {swapped} activations swapped, 1 recognised but left alone"
 
     x = torch.randn(3, 7, COMMON["hidden_size"], dtype=torch.float64) * 3
     results = []
@@ -340,7 +526,7 @@ def test_mlp_whose_act_fn_has_a_hook_is_left_alone(capsys):
     model.model.layers[1].mlp.act_fn.register_forward_hook(lambda *args: None)
     patch(model, verbose=True)
     assert list(patched_modules(model)) == ["model.layers.0.mlp"]
-    assert "model.layers.1.mlp: LlamaMLP left alone: its act_fn has hooks" in capsys.readouterr().out
+    assert "model.layers.1.mlp: not fused: LlamaMLP: its act_fn has hooks" in capsys.readouterr().out
 
 
 # ---- element-wise modules -----------------------------------------------------------------
@@ -425,12 +611,13 @@ def test_plain_torch_model(capsys):
     assert model[8].inplace and model[9][0].inplace and not model[1].inplace and not model[3].inplace
     assert type(model[11]) is nn.ReLU
     assert capsys.readouterr().out.splitlines() == [
-        "actops.patch: 1: Mish() -> actops.nn.Mish()",
-        "actops.patch: 3: SiLU() -> actops.nn.Swish(beta=1.0)",
-        "actops.patch: 4.1: GELU(approximate='tanh') -> actops.nn.GELU(approximate='tanh')",
-        "actops.patch: 6: GELU(approximate='none') -> actops.nn.GELU(approximate='none')",
-        "actops.patch: 8: SiLU(inplace=True) -> actops.nn.Swish(beta=1.0, inplace=True)",
-        "actops.patch: 9.0: Mish(inplace=True) -> actops.nn.Mish(inplace=True)",
+        "actops.patch: 1: activation swapped: Mish() -> actops.nn.Mish()",
+        "actops.patch: 3: activation swapped: SiLU() -> actops.nn.Swish(beta=1.0)",
+        "actops.patch: 4.1: activation swapped: GELU(approximate='tanh') -> actops.nn.GELU(approximate='tanh')",
+        "actops.patch: 6: activation swapped: GELU(approximate='none') -> actops.nn.GELU(approximate='none')",
+        "actops.patch: 8: activation swapped: SiLU(inplace=True) -> actops.nn.Swish(beta=1.0, inplace=True)",
+        "actops.patch: 9.0: activation swapped: Mish(inplace=True) -> actops.nn.Mish(inplace=True)",
+        "actops.patch: 0 fused, 6 activations swapped, 0 recognised but left alone",
     ]
     assert reference.state_dict().keys() == model.state_dict().keys()
     x = torch.randn(5, 8, dtype=torch.float64)
