@@ -7,11 +7,13 @@ fails."""
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -24,6 +26,7 @@ from actops.patching import patch
 
 import transformers  # noqa: E402  (pinned in requirements-dev.txt: these tests must run)
 from transformers.activations import ACT2FN  # noqa: E402
+from transformers.integrations.moe import use_experts_implementation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 VOCAB = 128
@@ -454,6 +457,152 @@ def test_a_pickle_of_an_earlier_patched_mlp_loads():
     mlp = patching._rebuild(LlamaMLP, ("swiglu", 1.0))
     assert type(mlp) is type(patch(build("llama")).model.layers[0].mlp)
     assert type(mlp)._actops_form == "mlp"
+
+
+# ---- recognised by the code of the forward, not by the class ----------------------------
+
+
+class MyGatedMLP(nn.Module):
+    """Not a transformers class: LlamaMLP's forward, written here."""
+
+    def __init__(self, act=None, hidden=16, intermediate=24):
+        super().__init__()
+        self.gate_proj = nn.Linear(hidden, intermediate, bias=False)
+        self.up_proj = nn.Linear(hidden, intermediate, bias=False)
+        self.down_proj = nn.Linear(intermediate, hidden, bias=False)
+        self.act_fn = nn.SiLU() if act is None else act
+
+    def forward(self, x):
+        down_proj = self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+        return down_proj
+
+
+class UpGatedMLP(MyGatedMLP):
+    """Its own forward, with the activation on up instead: another function."""
+
+    def forward(self, x):
+        down_proj = self.down_proj(self.act_fn(self.up_proj(x)) * self.gate_proj(x))
+        return down_proj
+
+
+class ScaledLlamaMLP(transformers.models.llama.modeling_llama.LlamaMLP):
+    """A subclass of LlamaMLP with its own forward."""
+
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+class NamedLlamaMLP(transformers.models.llama.modeling_llama.LlamaMLP):
+    """A subclass that keeps LlamaMLP's forward."""
+
+
+@use_experts_implementation
+class LoopExperts(transformers.models.mixtral.modeling_mixtral.MixtralExperts):
+    """Mixtral's experts with another eager loop (one token at a time), which
+    does not call the default _apply_gate that the other implementations call."""
+
+    def forward(self, hidden_states, top_k_index, top_k_weights):
+        out = torch.zeros_like(hidden_states)
+        for t in range(hidden_states.shape[0]):
+            for k in range(top_k_index.shape[1]):
+                e = int(top_k_index[t, k])
+                gate, up = nn.functional.linear(hidden_states[t], self.gate_up_proj[e]).chunk(2, dim=-1)
+                out[t] += top_k_weights[t, k] * nn.functional.linear(self.act_fn(gate) * up, self.down_proj[e])
+        return out
+
+
+def _same_mlp(reference, module, x, keyword=None):
+    results = []
+    for m in (reference, module):
+        xi = x.clone().requires_grad_()
+        y = m(**{keyword: xi}) if keyword else m(xi)
+        grads = torch.autograd.grad(y, [xi, *m.parameters()], torch.ones_like(y))
+        results.append((y, grads))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-10, atol=1e-10)
+    for g1, g0 in zip(results[1][1], results[0][1]):
+        torch.testing.assert_close(g1, g0, rtol=1e-10, atol=1e-10)
+
+
+def _llama_config():
+    return transformers.LlamaConfig(hidden_size=16, intermediate_size=24, num_attention_heads=2, num_key_value_heads=2)
+
+
+@pytest.mark.parametrize(
+    "make,form",
+    [
+        (lambda: MyGatedMLP(), "mlp"),
+        (lambda: NamedLlamaMLP(_llama_config()), "mlp"),
+        # the forward returning the product directly, its parameter named hidden_state
+        (
+            lambda: transformers.models.qwen2_5_vl.modeling_qwen2_5_vl.Qwen2_5_VLMLP(
+                SimpleNamespace(hidden_size=16, intermediate_size=24, hidden_act="silu"), bias=True
+            ),
+            "mlp",
+        ),
+        (lambda: transformers.models.idefics2.modeling_idefics2.Idefics2MLP(16, 24, 16, "gelu_pytorch_tanh"), "mlp"),
+        (
+            lambda: transformers.models.glm.modeling_glm.GlmMLP(
+                SimpleNamespace(hidden_size=16, intermediate_size=24, hidden_act="silu")
+            ),
+            "packed_mlp",
+        ),
+    ],
+    ids=["own-class", "subclass-keeping-forward", "qwen2_5_vl-vision", "idefics2", "glm"],
+)
+def test_a_known_forward_is_fused_whatever_the_class(make, form):
+    torch.manual_seed(0)
+    reference = make().double()
+    mlp = patch(copy.deepcopy(reference))
+    assert type(mlp)._actops_form == form and type(mlp)._actops_base is type(reference)
+    x = torch.randn(3, 5, 16, dtype=torch.float64)
+    _same_mlp(reference, mlp, x)
+    parameter = list(inspect.signature(type(reference).forward).parameters)[1]
+    assert list(inspect.signature(type(mlp).forward).parameters)[1] == parameter
+    _same_mlp(reference, mlp, x, keyword=parameter)  # called by keyword, as before
+
+
+@pytest.mark.parametrize("make", [lambda: UpGatedMLP(), lambda: ScaledLlamaMLP(_llama_config())], ids=["up", "scaled"])
+def test_a_forward_of_its_own_is_left_alone(make, capsys):
+    torch.manual_seed(0)
+    reference = make().double()
+    mlp = patch(copy.deepcopy(reference), verbose=True)
+    assert type(mlp) is type(reference) and type(mlp.act_fn) is actops.nn.Swish
+    lines = capsys.readouterr().out.splitlines()
+    name = type(reference).__name__
+    assert lines[0] == f"actops.patch: (model): not fused: {name}: its forward is none of the forms actops knows"
+    assert lines[1].startswith("actops.patch: act_fn: activation swapped: ")
+    _same_mlp(reference, mlp, torch.randn(3, 16, dtype=torch.float64))
+
+
+def test_experts_with_another_eager_loop_get_the_fused_gate_only(capsys):
+    config = transformers.MixtralConfig(**{**COMMON, "hidden_size": 16, "intermediate_size": 8}, num_local_experts=3)
+    torch.manual_seed(0)
+    reference = LoopExperts(config).double()
+    with torch.no_grad():
+        reference.gate_up_proj.normal_()
+        reference.down_proj.normal_()
+    experts = patch(copy.deepcopy(reference), verbose=True)
+    assert type(experts)._actops_form == "experts_gate" and "forward" not in vars(type(experts))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("actops.patch: (model): fused: LoopExperts(act_fn=SiLUActivation) -> _apply_gate = ")
+    assert "its eager loop is not one actops knows and still calls act_fn" in lines[0]
+    assert lines[1] == "actops.patch: act_fn: activation swapped: SiLUActivation -> actops.nn.Swish(beta=1.0)"
+
+    x = torch.randn(5, 16, dtype=torch.float64)
+    index = torch.tensor([[0, 1], [2, 0], [1, 2], [0, 2], [1, 0]])
+    weights = torch.rand(5, 2, dtype=torch.float64)
+    for implementation in ("eager", "batched_mm"):
+        results = []
+        for module in (reference, experts):
+            module.config._experts_implementation = implementation  # each has its copy of the config
+            with CalledOps() as called:
+                y = module(x, index, weights)
+            results.append(y)
+        if implementation == "batched_mm":  # through the fused _apply_gate
+            assert "actops.swiglu_packed" in called.names and "aten.silu" not in called.names
+        else:  # its own loop, through the swapped act_fn
+            assert "actops.swish" in called.names and "actops.swiglu_packed" not in called.names
+        torch.testing.assert_close(results[1], results[0], rtol=1e-10, atol=1e-10)
 
 
 # ---- an MLP's activation: fused, element-wise, or left alone -------------------------
