@@ -286,7 +286,7 @@ def _replicate_packed_dim(cls, func, types, args, kwargs):
         return NotImplemented
     placements = [Replicate() if p.is_shard(d) else p for p in x.placements]
     with torch.no_grad():
-        x = x.redistribute(x.device_mesh, placements)
+        x = x.detach().redistribute(x.device_mesh, placements)
     args = (x,) + tuple(args[1:])
     return func(*args, **kwargs)
 
