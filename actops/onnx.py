@@ -37,17 +37,17 @@ from __future__ import annotations
 
 import functools
 import importlib.abc
-import importlib.machinery
 import inspect
 import math
 import sys
+import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 
 from actops import registry
 
-__all__ = ["GELU_OPSET", "MIN_OPSET", "export", "translation_table"]
+__all__ = ["ExportError", "GELU_OPSET", "MIN_OPSET", "export", "translation_table"]
 
 # The first opset with ONNX Mish, Split's num_outputs and ReduceMax's axes input.
 MIN_OPSET = 18
@@ -91,6 +91,8 @@ def _relu2(b, x):
 
 
 def _swish(b, x, beta=1.0):
+    if isinstance(beta, (int, float)) and math.isinf(beta):  # the limits, as the kernels: relu, min(x, 0)
+        return b.op("Relu", x) if beta > 0 else b.op("Min", x, b.scalar(0.0, x))
     z = x if isinstance(beta, (int, float)) and beta == 1.0 else b.op("Mul", _value(b, beta, x), x)
     return b.op("Mul", x, b.op("Sigmoid", z))
 
@@ -355,14 +357,22 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         if name != self.module:
             return None
         sys.meta_path.remove(self)
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or spec.loader is None:
+        for finder in sys.meta_path:  # the spec the other finders give, as without this one
+            spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         exec_module, then = spec.loader.exec_module, self.then
 
         def exec_then(module):
             exec_module(module)
-            then()
+            try:
+                then()
+            except Exception as error:  # never break torch.onnx's import
+                warnings.warn(f"actops: the ONNX symbolic functions were not registered: {error!r}", stacklevel=2)
 
         spec.loader.exec_module = exec_then
         return spec

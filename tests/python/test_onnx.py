@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import itertools
+import math
 import subprocess
 import sys
 import warnings
@@ -50,7 +51,7 @@ TAIL_ATOL = by_registry_name({"swish": 1e-6, "swiglu": 1e-6, "gelu": 1e-6, "gegl
 # The non-default settings each op is exported with, beside its defaults.
 SETTINGS = by_registry_name(
     {
-        "swish": [{"beta": 1.7}],
+        "swish": [{"beta": 1.7}, {"beta": math.inf}, {"beta": -math.inf}],  # the limits: relu, min(x, 0)
         "trelu": [{"threshold": 0.5, "alpha": 0.1}, {"threshold": -1.5, "alpha": 1.3}],
         "swiglu": [{"beta": 1.702}],
         "geglu": [{"approximate": "tanh"}],
@@ -73,7 +74,10 @@ SAVING_ARGS = by_registry_name({"trelu_with_mask": (0.5, 0.1), "maxout_with_indi
 def sample(shape=SHAPE, seed=0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     x = 3 * torch.randn(shape, generator=g)
-    x.view(-1, shape[-1])[0] = torch.linspace(-20.0, 20.0, shape[-1])  # the tails
+    rows = x.view(-1, shape[-1])
+    rows[0] = torch.linspace(-20.0, 20.0, shape[-1])  # the tails
+    if rows.shape[0] > 1:
+        rows[1, ::2] = 0.0  # zeros: the limits of swish at beta = +-inf
     return x
 
 
