@@ -461,13 +461,18 @@ def test_patched_llama_end_to_end(exporter):
 # ---- import ------------------------------------------------------------------------------------------
 
 
-def test_import_stays_light_and_registers_on_torch_onnx_import():
+@pytest.mark.parametrize("torch_onnx_first", [False, True], ids=["actops-first", "torch.onnx-first"])
+def test_import_stays_light_and_registers_the_symbolics(torch_onnx_first):
     """import actops imports neither torch.onnx nor an ONNX package; the
-    TorchScript exporter knows every op once torch.onnx is imported."""
-    script = """
+    TorchScript exporter knows every op once both are imported, in either order."""
+    first = "import torch.onnx" if torch_onnx_first else "pass"
+    script = f"""
 import sys, io
-import torch, actops
-assert not [m for m in sys.modules if m.startswith(("torch.onnx", "onnx"))], "imported at import actops"
+import torch
+{first}
+import actops
+assert not [m for m in sys.modules if m.startswith("onnx")], "imported by import actops"
+assert ("torch.onnx" in sys.modules) == {torch_onnx_first}, "torch.onnx imported by import actops"
 import torch.onnx
 f = io.BytesIO()
 torch.onnx.export(actops.nn.Mish(), (torch.randn(3),), f, dynamo=False, opset_version=18)
