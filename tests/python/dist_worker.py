@@ -1,22 +1,30 @@
-"""One rank of tests/python/test_distributed.py: runs a suite of DTensor,
-tensor-parallel or FSDP2 checks in a gloo process group of 2 CPU processes
-on a loopback port, and saves what each check found for the test to read.
+"""One rank of tests/python/test_distributed.py: runs suites of DTensor,
+tensor-parallel, FSDP2 and documentation checks on 2 CPU processes, each
+suite in its own gloo process group on its own loopback port (opened
+before it, closed after it), and saves what each check found for the test
+to read. One launch for every suite: starting a process and importing torch
+cost more than the checks.
 
-    python tests/python/dist_worker.py SUITE RANK WORLD_SIZE PORT OUT_FILE
+    python tests/python/dist_worker.py RANK WORLD_SIZE OUT_DIR SUITE:PORT [SUITE:PORT ...]
 
-SUITE is one of ``ops``, ``tp``, ``fsdp``. Every check compares the
-distributed run with the same computation on full tensors in this process,
-in float64; its entry in OUT_FILE (a torch.save'd list, one per check)
-holds its name, the largest difference found and the placements seen, or
-the error it raised.
+SUITE is one of ``ops``, ``tp``, ``fsdp``, ``docs``. Every check of the
+first three compares the distributed run with the same computation on full
+tensors in this process, in float64; its entry in OUT_DIR/SUITE-RANK.pt (a
+torch.save'd list, one per check) holds its name, the largest difference
+found and the placements seen, or the error it raised. ``docs`` runs the
+Python blocks of docs/distributed.md in order, as ``torchrun`` would (the
+process group from the environment), one entry per block.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -24,8 +32,6 @@ import torch.distributed as dist
 
 import actops
 from actops import registry
-
-torch.set_default_dtype(torch.float64)
 
 Results = List[Dict[str, Any]]
 
@@ -483,10 +489,7 @@ def fsdp_model() -> torch.nn.Module:
 
 
 def fsdp_suite(mesh) -> Results:
-    try:
-        from torch.distributed.fsdp import fully_shard
-    except ImportError:  # torch < 2.6 kept it here
-        from torch.distributed._composable.fsdp import fully_shard
+    from torch.distributed.fsdp import fully_shard
 
     results: Results = []
 
@@ -529,18 +532,56 @@ def fsdp_suite(mesh) -> Results:
 
 SUITES = {"ops": ops_suite, "tp": tp_suite, "fsdp": fsdp_suite}
 
+DOC = Path(__file__).resolve().parents[2] / "docs" / "distributed.md"
 
-def main(suite: str, rank: int, world_size: int, port: int, out: str) -> None:
+
+def doc_blocks() -> List[str]:
+    return re.findall(r"^```python\n(.*?)^```", DOC.read_text(), flags=re.MULTILINE | re.DOTALL)
+
+
+def docs_suite() -> Results:
+    """The doc's blocks in one namespace, in order; the first opens the group."""
+    results: Results = []
+    namespace: Dict[str, Any] = {"__name__": "__main__"}
+    for i, block in enumerate(doc_blocks()):
+        run_check(
+            results,
+            f"docs/distributed.md block {i}",
+            lambda: exec(compile(block, f"block {i}", "exec"), namespace) or {},
+        )
+    return results
+
+
+def run_suite(suite: str, rank: int, world_size: int, port: int) -> Results:
+    if suite == "docs":
+        torch.set_default_dtype(torch.float32)
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
+        try:
+            return docs_suite()
+        finally:
+            if dist.is_initialized():
+                dist.destroy_process_group()
     from torch.distributed.device_mesh import init_device_mesh
 
+    torch.set_default_dtype(torch.float64)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
-        mesh = init_device_mesh("cpu", (world_size,))
-        results = SUITES[suite](mesh)
-        torch.save(results, out)
+        return SUITES[suite](init_device_mesh("cpu", (world_size,)))
     finally:
         dist.destroy_process_group()
 
 
+def main(rank: int, world_size: int, out_dir: str, suites: List[str]) -> None:
+    for item in suites:
+        suite, port = item.split(":")
+        try:
+            results = run_suite(suite, rank, world_size, int(port))
+        except Exception as error:  # the next suites still run, in their own groups
+            results = [
+                {"name": f"{suite} suite", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc()}"}
+            ]
+        torch.save(results, Path(out_dir) / f"{suite}-{rank}.pt")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:])
