@@ -36,23 +36,30 @@ The kinds, from the schema:
   size of ``x`` along ``dim`` is a multiple of ``pieces`` and its output's
   local size is that over ``pieces``.
 
-The ``out=`` overloads take their op's rule with ``out`` placed as the
-output: DTensor writes into ``out`` only where the result already has
-``out``'s placement (it never redistributes ``out``), and says so
-otherwise. The in-place ops (``mish_``) take their op's rule and keep
-``x``'s placement, as DTensor requires of an in-place op; a ``Partial``
-``x`` is refused by DTensor. ``trelu_with_mask_``, in place but returning
-the mask, not ``x`` (DTensor would hand back ``x``), runs on the local
-shards instead (:func:`_local_inplace`).
+The in-place ops (``mish_``) take their op's rule and keep ``x``'s
+placement, as DTensor requires of an in-place op; a ``Partial`` ``x`` is
+refused by DTensor. Three forms go through DTensor dispatch rules (the
+public ``torch.library.register_torch_dispatch``) instead, for what a
+sharding rule cannot say:
+
+- the ``out=`` overloads (:func:`_write_out`): the op's result, then copied
+  into ``out`` at ``out``'s placement. DTensor's cache does not key on a
+  keyword argument, ``out`` included, so a sharding rule's choice made for
+  one ``out`` would be replayed on another (a replicated ``out`` resized to
+  a shard and relabelled);
+- ``trelu_with_mask_`` (:func:`_local_inplace`), in place but returning the
+  mask, not ``x``, where DTensor would hand back ``x``: run on the local
+  shard, its mask wrapped with ``x``'s placement;
+- the packed forward ops (:func:`_replicate_packed_dim`), below.
 
 Two DTensor behaviours shape the code:
 
 - DTensor caches the chosen sharding per input placement and shape and per
   the op's positional arguments from its first int one on
   (``register_sharding``'s ``RuntimeSchemaInfo``), not per a keyword-only
-  string: a packed op's ``layout`` is not in its key. Its rule therefore
-  offers ``Shard(dim)`` only when ``x`` is already sharded along ``dim``,
-  and a DTensor dispatch rule (public ``torch.library.register_torch_dispatch``)
+  string: a packed forward op's ``layout`` is not in its key (its
+  backward's, positional, is). Its rule therefore offers ``Shard(dim)``
+  only when ``x`` is already sharded along ``dim``, and its dispatch rule
   replicates ``x`` along ``dim`` before any other layout reaches the cache:
   every cached entry is then right for every layout.
 - The dispatcher leaves out trailing arguments at their defaults, so the
@@ -300,7 +307,7 @@ def _write_out(cls, func, types, args, kwargs):
     from torch.distributed.tensor import DTensor
 
     kwargs = dict(kwargs)
-    out = kwargs.pop("out")
+    out = kwargs.pop(next(argument.name for argument in func._schema.arguments if argument.is_out))
     tensors = [a for a in args if isinstance(a, torch.Tensor)] + [out]
     if not all(isinstance(t, DTensor) for t in tensors):
         return NotImplemented  # DTensor's own error on mixing DTensors and tensors
