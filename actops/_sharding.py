@@ -77,6 +77,7 @@ from __future__ import annotations
 import importlib.abc
 import itertools
 import sys
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -394,7 +395,8 @@ def registered_ops() -> Tuple[str, ...]:
 
 class _RegisterWhenImported(importlib.abc.MetaPathFinder):
     """Registers the rules right after ``torch.distributed.tensor`` is
-    imported (it holds DTensor), and leaves ``sys.meta_path`` then."""
+    imported (it holds DTensor), and leaves ``sys.meta_path`` then. A failed
+    registration warns instead of failing DTensor's import."""
 
     def find_spec(self, fullname, path, target=None):
         if fullname != _DTENSOR_MODULE:
@@ -410,7 +412,15 @@ class _RegisterWhenImported(importlib.abc.MetaPathFinder):
 
         def exec_and_register(module, exec_module=exec_module):
             exec_module(module)
-            register_sharding_rules()
+            try:
+                register_sharding_rules()
+            except Exception as error:  # never break DTensor's own import
+                warnings.warn(
+                    f"actops: the DTensor sharding rules could not be registered ({type(error).__name__}: {error}); "
+                    "actops ops on DTensors will raise DTensor's 'no sharding strategy' error",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
 
         spec.loader = _Loader(spec.loader, exec_and_register)
         return spec
