@@ -5,12 +5,20 @@ unpatched and after ``actops.patch(model)``, in one run.
     python scripts/bench_model.py --quick            # tiny sizes, 2 steps each (CI)
     python scripts/bench_model.py --json out/bench_model.json --reps 30
 
-Two models, randomly initialised from code and configs (nothing downloaded):
+Three models, randomly initialised from code and configs (nothing downloaded):
 
 - ``llama``: a small Llama from transformers (``LlamaForCausalLM``: 4 layers,
   hidden 256, intermediate 688, 4 heads, vocabulary 4096, float32),
   next-token loss on batch 8 x sequence 256; patched, its MLPs call
   ``actops.swiglu(gate, up)`` instead of ``silu(gate) * up``.
+- ``qwen3_moe``: a small mixture of experts from transformers
+  (``Qwen3MoeForCausalLM``: the Llama's sizes, its MLPs replaced by 4
+  experts of intermediate 344 each, 2 per token, so a token meets as many
+  expert weights as the Llama's MLP has), the same loss and batch, with
+  transformers' default experts implementation (``grouped_mm`` on CPU);
+  patched, the experts' ``_apply_gate`` calls ``actops.swiglu(gate_up,
+  layout="gate_up")`` on the packed projection instead of ``chunk``,
+  ``silu`` and a product.
 - ``mish_cnn``: a small CSP-Darknet in the style of YOLOv4's backbone (conv ->
   BatchNorm -> Mish blocks, CSP stages with residual blocks, 4 down-samplings,
   a linear classifier), cross-entropy on batch 8 x 3 x 128 x 128; patched, every
@@ -82,6 +90,9 @@ class Sizes:
     vocab: int
     seq: int
     batch: int
+    # qwen3_moe (and the llama sizes above)
+    experts: int
+    moe_intermediate: int
     # mish_cnn
     width: int
     image: int
@@ -89,10 +100,32 @@ class Sizes:
 
 
 FULL = Sizes(
-    layers=4, hidden=256, intermediate=688, heads=4, vocab=4096, seq=256, batch=8, width=32, image=128, cnn_batch=8
+    layers=4,
+    hidden=256,
+    intermediate=688,
+    heads=4,
+    vocab=4096,
+    seq=256,
+    batch=8,
+    experts=4,
+    moe_intermediate=344,
+    width=32,
+    image=128,
+    cnn_batch=8,
 )
 QUICK = Sizes(
-    layers=2, hidden=64, intermediate=172, heads=4, vocab=256, seq=32, batch=2, width=8, image=32, cnn_batch=2
+    layers=2,
+    hidden=64,
+    intermediate=172,
+    heads=4,
+    vocab=256,
+    seq=32,
+    batch=2,
+    experts=4,
+    moe_intermediate=88,
+    width=8,
+    image=32,
+    cnn_batch=2,
 )
 
 
@@ -176,6 +209,30 @@ def make_workload(name: str, sizes: Sizes) -> Workload:
             f"vocab {sizes.vocab}; batch {sizes.batch} x seq {sizes.seq}"
         )
         return Workload(name, description, model, (ids,), lambda m, b: m(b[0], labels=b[0]).loss)
+    if name == "qwen3_moe":
+        import transformers
+
+        config = transformers.Qwen3MoeConfig(
+            hidden_size=sizes.hidden,
+            moe_intermediate_size=sizes.moe_intermediate,
+            num_experts=sizes.experts,
+            num_experts_per_tok=2,
+            num_hidden_layers=sizes.layers,
+            num_attention_heads=sizes.heads,
+            num_key_value_heads=sizes.heads,
+            head_dim=sizes.hidden // sizes.heads,
+            vocab_size=sizes.vocab,
+            max_position_embeddings=sizes.seq,
+            tie_word_embeddings=False,
+        )
+        model = transformers.Qwen3MoeForCausalLM(config)
+        ids = torch.randint(0, sizes.vocab, (sizes.batch, sizes.seq), generator=generator)
+        description = (
+            f"Qwen3-MoE {sizes.layers} layers, hidden {sizes.hidden}, {sizes.experts} experts of intermediate "
+            f"{sizes.moe_intermediate}, 2 per token, experts implementation "
+            f"{model.config._experts_implementation}, vocab {sizes.vocab}; batch {sizes.batch} x seq {sizes.seq}"
+        )
+        return Workload(name, description, model, (ids,), lambda m, b: m(b[0], labels=b[0]).loss)
     if name == "mish_cnn":
         model = mish_cnn(sizes.width)
         images = torch.randn(sizes.cnn_batch, 3, sizes.image, sizes.image, generator=generator)
@@ -190,7 +247,7 @@ def make_workload(name: str, sizes: Sizes) -> Workload:
     raise ValueError(f"unknown model {name!r}")
 
 
-MODELS = ("llama", "mish_cnn")
+MODELS = ("llama", "qwen3_moe", "mish_cnn")
 
 
 def variant_model(workload: Workload, variant: str) -> nn.Module:

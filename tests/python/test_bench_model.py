@@ -18,7 +18,11 @@ HEADER = (
     "| model | parameters | replaced | step ms unpatched | step ms patched | speed-up "
     "| saved MB unpatched / patched | peak MB unpatched / patched |"
 )
-MODELS = {"llama": "LlamaMLP -> actops.swiglu", "mish_cnn": "Mish -> actops.nn.Mish"}
+MODELS = {
+    "llama": "LlamaMLP -> actops.swiglu",
+    "qwen3_moe": "Qwen3MoeExperts -> actops.swiglu",
+    "mish_cnn": "Mish -> actops.nn.Mish",
+}
 
 
 def test_quick_run_prints_the_table_and_writes_json(tmp_path):
