@@ -1,13 +1,13 @@
 """``actops.patch(model)``: the activations and gated MLPs of an existing model,
 computed by actops' ops, in place.
 
-Recognised (each by its exact class, never a subclass, whose forward may differ):
+Recognised:
 
-- element-wise modules, swapped for an ``actops.nn`` module in their parent:
-  ``torch.nn.Mish`` -> :class:`actops.nn.Mish`; ``torch.nn.SiLU`` ->
-  :class:`actops.nn.Swish` (``beta=1``); ``torch.nn.GELU`` ->
-  :class:`actops.nn.GELU` (same ``approximate``); and the activation modules of
-  Hugging Face transformers' ``ACT2FN``: ``silu`` (``SiLUActivation``),
+- element-wise modules, by their exact class, swapped for an ``actops.nn``
+  module in their parent: ``torch.nn.Mish`` -> :class:`actops.nn.Mish`;
+  ``torch.nn.SiLU`` -> :class:`actops.nn.Swish` (``beta=1``); ``torch.nn.GELU``
+  -> :class:`actops.nn.GELU` (same ``approximate``); and the activation modules
+  of Hugging Face transformers' ``ACT2FN``: ``silu`` (``SiLUActivation``),
   ``swish`` (``torch.nn.SiLU``), ``gelu`` and ``gelu_python``
   (``GELUActivation``, erf) -> ``GELU("none")``; ``gelu_pytorch_tanh``,
   ``gelu_python_tanh`` (``GELUTanh``), ``gelu_new`` (``NewGELUActivation``) and
@@ -17,27 +17,47 @@ Recognised (each by its exact class, never a subclass, whose forward may differ)
   -> ``Mish``; ``relu2`` (:math:`\\operatorname{relu}(x)^2`) -> ``ReLU2``.
   ``gelu_fast`` is not replaced: it rounds :math:`\\sqrt{2/\\pi}` to
   ``0.7978845608``, a different function in float64.
-- the gated MLPs ``down_proj(act_fn(gate_proj(x)) * up_proj(x))`` of
-  transformers' Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma 2 and Gemma 3:
-  the product becomes one fused op, ``actops.swiglu(gate, up)`` when
-  ``act_fn`` is SiLU (``beta=1.702`` for ``quick_gelu``), ``actops.geglu(gate,
-  up, approximate=...)`` for the GELUs above (Gemma's ``gelu_pytorch_tanh``:
-  ``"tanh"``) and ``actops.reglu`` for ReLU. Any other ``act_fn`` leaves the MLP
-  as it is (``verbose`` says why), its ``act_fn`` still replaced element-wise
-  when it is one of the above.
-- GPT-OSS's experts (``GptOssExperts._apply_gate``: interleaved gate/up,
-  gate clamped to ``<= limit``, up to ``[-limit, limit]``,
-  ``(up + 1) * gate * sigmoid(alpha * gate)``) -> ``actops.swiglu(gate_up,
-  layout="interleaved", beta=alpha, limit=limit, up_offset=1.0)``, whichever
-  experts implementation (eager, batched_mm, grouped_mm) calls it.
+- gated MLPs and experts, by the code of their methods, whatever their class
+  is called: a module whose ``forward`` (or ``_apply_gate``) has the same
+  bytecode as one of the forms below, transcribed from transformers 5.24.0, is
+  fused; a class with a forward of its own is not (see ``_FORM_SOURCES``):
+
+  - ``down_proj(act_fn(gate_proj(x)) * up_proj(x))`` (LlamaMLP's forward, and
+    the "Copied from" ones of Mistral, Qwen2/3, Gemma 1-3, DeepSeek-V3,
+    Qwen2-MoE's shared expert, Dinov2's SwiGLU FFN, ...; or the product
+    returned directly, as Idefics2's and Qwen2.5-VL's vision MLPs do) ->
+    ``down_proj(actops.swiglu(gate_proj(x), up_proj(x)))``;
+  - Phi-3's packed ``gate_up_proj(x).chunk(2, -1)`` (Phi-3, GLM, ...) ->
+    ``down_proj(actops.swiglu(gate_up_proj(x), layout="gate_up"))``, the
+    halves read in place;
+  - the experts of Mixtral, Qwen2-MoE, Qwen3-MoE, DeepSeek-V3, ... (packed
+    ``gate_up_proj`` of shape (experts, 2I, H), transformers'
+    ``use_experts_implementation``): their ``_apply_gate`` (which the
+    ``batched_mm``, ``grouped_mm`` and ``deepgemm`` implementations call)
+    becomes ``actops.swiglu(gate_up, layout="gate_up")``, and the ``eager``
+    loop, which computes ``act_fn(gate) * up`` inline, becomes the same loop
+    calling it. Experts whose eager loop is another one get the fused
+    ``_apply_gate`` only. ``sonicmoe`` runs its own fused CUDA kernel, which
+    calls neither, and is left as it is;
+  - GPT-OSS's experts (``GptOssExperts._apply_gate``: interleaved gate/up,
+    gate clamped to ``<= limit``, up to ``[-limit, limit]``,
+    ``(up + 1) * gate * sigmoid(alpha * gate)``) -> ``actops.swiglu(gate_up,
+    layout="interleaved", beta=alpha, limit=limit, up_offset=1.0)``, whichever
+    experts implementation calls it.
+
+  The fused op follows the activation: ``actops.swiglu`` for SiLU
+  (``beta=1.702`` for ``quick_gelu``), ``actops.geglu(approximate=...)`` for
+  the GELUs above (Gemma's ``gelu_pytorch_tanh``: ``"tanh"``), ``actops.reglu``
+  for ReLU. Any other activation leaves the module as it is (``verbose`` says
+  why), its activation still replaced element-wise when it is one of the above.
 
 Parameter names, buffers and the module tree do not change (an MLP keeps its
 ``gate_proj``, ``up_proj``, ``down_proj`` and ``act_fn`` children), so
 ``state_dict`` checkpoints load into the patched and the unpatched model
-alike. A patched MLP's class becomes a subclass of its own class (same name,
-``isinstance`` still true) whose forward calls the fused op; its ``act_fn``
-child is kept but no longer called. The whole model still pickles
-(``torch.save(model)``) and deep-copies.
+alike. A patched module's class becomes a subclass of its own class (same name,
+``isinstance`` still true) whose forward (or ``_apply_gate``) calls the fused
+op; its activation child is kept but no longer called. The whole model still
+pickles (``torch.save(model)``) and deep-copies.
 
 ``inplace=True`` activations (``nn.SiLU(inplace=True)``, ``nn.Mish(inplace=True)``)
 become in-place actops modules
@@ -45,9 +65,10 @@ become in-place actops modules
 input is still overwritten, as the model expects.
 A module with hooks registered on it is left alone (the hooks would be lost).
 
-transformers is never imported here: its classes are recognised by their
-module and name, which a model's modules already carry, so ``patch`` works on
-a plain ``torch.nn`` model where transformers is not installed.
+transformers is never imported here: its activation classes are recognised by
+their module and name, its MLPs by code compiled from the forms' text, so
+``patch`` works on a plain ``torch.nn`` model where transformers is not
+installed.
 """
 
 from __future__ import annotations
@@ -113,9 +134,10 @@ def _elementwise(module: nn.Module) -> Optional[Tuple[nn.Module, str]]:
 # functions with identical bytecode, and a subclass that brings its own forward
 # is not one of them. The forms are transcribed from transformers 5.24.0 and
 # compiled here, by the interpreter that runs the model, so that the bytecode
-# compared was produced by the same compiler as the model's (bytecode differs
-# between Python versions; a stored hash would not). transformers itself is not
-# imported.
+# compared was produced by the same compiler as the model's: bytecode differs
+# between Python versions, so a stored hash of it would match on one only. The
+# reference cannot be taken from the model either (DeepSeek-V3 holds no LlamaMLP),
+# and importing transformers to read its classes would make it a dependency.
 
 # name -> (source, the function's name in it). The texts are transformers',
 # verbatim; only their names and local variable names may differ from the
@@ -167,7 +189,7 @@ _FORM_SOURCES = {
 
             return wrapper
         """,
-        "forward",
+        "use_experts_implementation",  # the forward it makes: a closure over two names
     ),
     # MixtralExperts.forward, the eager loop over the experts (Qwen2-MoE's, Qwen3-MoE's,
     # DeepSeek-V3's, ...: 55 classes in transformers 5.24)
@@ -270,15 +292,12 @@ def _compile_form(source: str, name: str) -> tuple:
     namespace: Dict[str, object] = {}
     exec(compile(source, f"<actops.patching: {name}>", "exec", dont_inherit=True), namespace)
     function = namespace[name]
-    if name == "use_experts_implementation":  # the forward it makes, a closure over two names
+    if name == "use_experts_implementation":
         function = function(None)(None)
     return _function_key(function)
 
 
-_FORMS = {
-    form: _compile_form(source, "use_experts_implementation" if form == "experts_dispatch" else name)
-    for form, (source, name) in _FORM_SOURCES.items()
-}
+_FORMS = {form: _compile_form(source, name) for form, (source, name) in _FORM_SOURCES.items()}
 
 
 def _is_form(function: object, *forms: str) -> bool:
@@ -547,18 +566,23 @@ def patch(model: nn.Module, verbose: bool = False) -> nn.Module:
     Swaps every recognised activation module (``torch.nn.Mish``, ``SiLU``,
     ``GELU`` and transformers' ``ACT2FN`` modules: silu/swish, gelu,
     gelu_pytorch_tanh, gelu_new, gelu_accurate, quick_gelu, mish, relu2) for
-    the ``actops.nn`` module computing the same function, and makes the gated
-    MLPs of transformers' Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma 2,
-    Gemma 3 and GPT-OSS's experts call one fused ``actops.swiglu`` /
-    ``actops.geglu`` / ``actops.reglu`` instead of an activation, then a
-    product. Parameter names and the module tree are unchanged, so
-    checkpoints load into the patched and the unpatched model alike.
-    Anything else is left as it is. Calling it again changes nothing more.
+    the ``actops.nn`` module computing the same function, and makes every
+    module whose forward (or experts ``_apply_gate``) has the code of a gated
+    form actops knows call one fused ``actops.swiglu`` / ``actops.geglu`` /
+    ``actops.reglu`` instead of an activation, then a product: the MLPs of
+    Llama and the models that copy its forward (Mistral, Qwen2/3, Gemma 1-3,
+    DeepSeek-V3, Dinov2's SwiGLU FFN, ...), Phi-3's packed MLP, the experts of
+    Mixtral, Qwen2-MoE, Qwen3-MoE, DeepSeek-V3 and GPT-OSS. Parameter names
+    and the module tree are unchanged, so checkpoints load into the patched
+    and the unpatched model alike. Anything else is left as it is. Calling it
+    again changes nothing more.
 
     Args:
         model: any ``torch.nn.Module``.
-        verbose: print one line per replacement (module path: old -> new) and
-            one per recognised MLP left alone, with the reason.
+        verbose: print one line per module: ``fused`` (a gated module now
+            calling one op), ``activation swapped`` (an activation module
+            replaced, nothing fused), ``not fused`` / ``not swapped`` (a
+            recognised module left alone, with the reason), then the counts.
 
     Returns:
         ``model`` (or, if ``model`` itself is a bare activation module, its
