@@ -74,13 +74,12 @@ own import stays as cheap without DTensor).
 
 from __future__ import annotations
 
-import importlib.abc
 import itertools
-import sys
-import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+
+from actops._after_import import after_import
 
 __all__ = ["install", "register_sharding_rules", "registered_ops", "sharding_kind"]
 
@@ -393,62 +392,14 @@ def registered_ops() -> Tuple[str, ...]:
     return tuple(sorted(_REGISTERED))
 
 
-class _RegisterWhenImported(importlib.abc.MetaPathFinder):
-    """Registers the rules right after ``torch.distributed.tensor`` is
-    imported (it holds DTensor), and leaves ``sys.meta_path`` then. A failed
-    registration warns instead of failing DTensor's import."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != _DTENSOR_MODULE:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        import importlib.util
-
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_and_register(module, exec_module=exec_module):
-            exec_module(module)
-            try:
-                register_sharding_rules()
-            except Exception as error:  # never break DTensor's own import
-                warnings.warn(
-                    f"actops: the DTensor sharding rules could not be registered ({type(error).__name__}: {error}); "
-                    "actops ops on DTensors will raise DTensor's 'no sharding strategy' error",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-
-        spec.loader = _Loader(spec.loader, exec_and_register)
-        return spec
-
-
-class _Loader(importlib.abc.Loader):
-    """The module's own loader, with ``exec_module`` followed by the registration."""
-
-    def __init__(self, loader, exec_module):
-        self._loader = loader
-        self._exec_module = exec_module
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._exec_module(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
 def install() -> None:
     """What ``import actops`` calls: register now if DTensor is already
     imported, else when it is."""
     if not torch.distributed.is_available():
         return
-    if _DTENSOR_MODULE in sys.modules:
-        register_sharding_rules()
-    elif not any(isinstance(finder, _RegisterWhenImported) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _RegisterWhenImported())
+    after_import(
+        _DTENSOR_MODULE,
+        register_sharding_rules,
+        "the DTensor sharding rules could not be registered; actops ops on DTensors will raise DTensor's "
+        "'no sharding strategy' error",
+    )

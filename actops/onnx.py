@@ -36,16 +36,14 @@ as initializers. Scalar arguments must be constants of the traced model.
 from __future__ import annotations
 
 import functools
-import importlib.abc
 import inspect
 import math
-import sys
-import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 
 from actops import registry
+from actops._after_import import after_import
 
 __all__ = ["ExportError", "GELU_OPSET", "MIN_OPSET", "export", "translation_table"]
 
@@ -347,44 +345,10 @@ def register_symbolics() -> None:
         torch.onnx.register_custom_op_symbolic(f"actops::{op}", _symbolic(op, translate), 1)
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs a function once a module has been imported (its loader wrapped)."""
-
-    def __init__(self, module: str, then: Callable[[], None]) -> None:
-        self.module, self.then = module, then
-
-    def find_spec(self, name, path, target=None):
-        if name != self.module:
-            return None
-        sys.meta_path.remove(self)
-        for finder in sys.meta_path:  # the spec the other finders give, as without this one
-            spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        exec_module, then = spec.loader.exec_module, self.then
-
-        def exec_then(module):
-            exec_module(module)
-            try:
-                then()
-            except Exception as error:  # never break torch.onnx's import
-                warnings.warn(f"actops: the ONNX symbolic functions were not registered: {error!r}", stacklevel=2)
-
-        spec.loader.exec_module = exec_then
-        return spec
-
-
 def register_on_import() -> None:
     """Register the symbolic functions now if ``torch.onnx`` is imported, or
     right after its import (so that ``import actops`` stays as fast as it is)."""
-    if "torch.onnx" in sys.modules:
-        register_symbolics()
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport("torch.onnx", register_symbolics))
+    after_import("torch.onnx", register_symbolics, "the ONNX symbolic functions were not registered")
 
 
 # ---- the torch.export-based exporter: a translation table -----------------------------------
