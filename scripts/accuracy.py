@@ -111,6 +111,20 @@ def exact_swish(x):
     return x * s, s + x * s * _sigmoid(-x)
 
 
+def exact_swish_of(beta: float) -> Callable:
+    """exact_swish of x sigmoid(beta x), beta the float64 given (as the ops take it)."""
+    b = mpmath.mpf(beta)
+
+    def exact(x):
+        if (far := _saturated(x)) is not None:
+            return far
+        z = b * x
+        s = _sigmoid(z)
+        return x * s, s + z * s * _sigmoid(-z)
+
+    return exact
+
+
 def exact_gelu(x):
     """(x Phi(x), Phi(x) + x phi(x)) in mpmath."""
     if (far := _saturated(x)) is not None:
@@ -249,6 +263,15 @@ RELU2 = Activation("relu2", relu2_64, exact_relu2, ((INF, INF), (0.0, 0.0)))
 TRELU = Activation("trelu", trelu64, exact_trelu, ((INF, 1.0), (-INF, TRELU_ALPHA)))
 # swish's limits in beta: x sigmoid(0 x) = x / 2; x sigmoid(inf x) = relu(x), 0 at 0,
 # where its derivative jumps (every finite beta gives 1/2 there)
+# GPT-OSS's and quick_gelu's beta: x sigmoid(1.702 x), whose beta x is not exact in any dtype
+QUICK_BETA = 1.702
+SWISH_QUICK = Activation(
+    "swish_quick",
+    lambda x: x * torch.sigmoid(QUICK_BETA * x),
+    exact_swish_of(QUICK_BETA),
+    ((INF, 1.0), (0.0, 0.0)),
+    lambda x, m: QUICK_BETA * swish_second(QUICK_BETA * x, m),
+)
 HALF = Activation("half", lambda x: x / 2, lambda x: (x / 2, mpmath.mpf(0.5)), ((INF, 0.5), (-INF, 0.5)))
 STEP = Activation("step", torch.relu, exact_relu, ((INF, 1.0), (0.0, 0.0)), kinks=(0.0,))
 
@@ -289,7 +312,8 @@ class Op:
 
 
 # named as in scripts/bench.py; swish_learnable: beta a 0-d tensor 1 that requires grad;
-# swish_beta0 and swish_beta_inf: swish's limits in beta; trelu: threshold 1, alpha 0.1.
+# swish_beta0 and swish_beta_inf: swish's limits in beta; swiglu_beta: beta = 1.702;
+# trelu: threshold 1, alpha 0.1.
 # An op of the registry without rows here gets one from its registry entry (_registry_op).
 _ROWS = {
     op.name: op
@@ -322,6 +346,13 @@ _ROWS = {
         ),
         Op("relu2", "unary", RELU2, actops.relu2, lambda x: torch.relu(x) ** 2),
         Op("swiglu", "gated", SWISH, actops.swiglu, lambda g, u: F.silu(g) * u),
+        Op(
+            "swiglu_beta",
+            "gated",
+            SWISH_QUICK,
+            lambda g, u: actops.swiglu(g, u, beta=QUICK_BETA),
+            lambda g, u: g * torch.sigmoid(QUICK_BETA * g) * u,
+        ),
         Op("geglu", "gated", GELU, actops.geglu, lambda g, u: F.gelu(g) * u),
         Op("reglu", "gated", RELU, actops.reglu, lambda g, u: torch.relu(g) * u),
         Op(
@@ -478,9 +509,11 @@ def grid(dtype: torch.dtype, quick: bool) -> Tensor:
 
 
 def op_inputs(op: Op, dtype: torch.dtype, quick: bool) -> Tuple[Tensor, ...]:
-    """The op's inputs, contiguous, in dtype. Gated units: the gate sweeps the grid three times,
-    with up = 1, up = gate (finite gates: the product reaches overflow and underflow) and up
-    random with magnitudes in [2^-8, 2^8]. Maxout: the finite grid (and +-inf, NaN) in a fixed
+    """The op's inputs, contiguous, in dtype. Gated units: the gate sweeps the grid four times,
+    with up = 1, up = gate (finite gates: the product reaches overflow and underflow), up
+    random with magnitudes in [2^-8, 2^8] and up large: random magnitudes between the
+    dtype's largest exponent / 4 and 3/4 (float32: 2^32 to 2^96), where a gate in its deep
+    tail still gives a normal product. Maxout: the finite grid (and +-inf, NaN) in a fixed
     shuffled order, so groups of MAXOUT_PIECES have no ties (-0 left out: it ties with 0)."""
     x = grid(dtype, quick)
     generator = torch.Generator().manual_seed(14)
@@ -494,8 +527,11 @@ def op_inputs(op: Op, dtype: torch.dtype, quick: bool) -> Tuple[Tensor, ...]:
     magnitude = torch.exp2(torch.rand(x.numel(), generator=generator, dtype=torch.float64) * 16 - 8)
     sign = torch.where(torch.rand(x.numel(), generator=generator) < 0.5, -1.0, 1.0).double()
     random_up = (sign * magnitude).to(dtype)
-    gate = torch.cat([x, finite, x])
-    up = torch.cat([torch.ones_like(x), finite, random_up])
+    top = math.log2(torch.finfo(dtype).max)
+    large = torch.exp2(top / 4 + torch.rand(x.numel(), generator=generator, dtype=torch.float64) * top / 2)
+    large_up = (torch.where(torch.rand(x.numel(), generator=generator) < 0.5, -1.0, 1.0).double() * large).to(dtype)
+    gate = torch.cat([x, finite, x, x])
+    up = torch.cat([torch.ones_like(x), finite, random_up, large_up])
     return gate, up
 
 
@@ -596,7 +632,7 @@ def exact_activation(name: str, x: float) -> Tuple:
         return (*act.exact(x), second, third)
 
 
-ACTIVATIONS = {act.name: act for act in [MISH, SWISH, GELU, GELU_TANH, RELU, RELU2, TRELU, HALF, STEP]}
+ACTIVATIONS = {act.name: act for act in [MISH, SWISH, SWISH_QUICK, GELU, GELU_TANH, RELU, RELU2, TRELU, HALF, STEP]}
 
 
 def _split(value) -> Tuple[float, float]:

@@ -60,32 +60,34 @@ C10_HOST_DEVICE ACTOPS_INLINE T times_vanishing(T x, T s) {
 }
 
 // exp(z) as value * scale: below z = -64 (float) / -600 (double), value =
-// exp(z + shift) (the shift has few bits, so z + shift is exact) and scale =
-// exp(-shift), which keeps value normal below every nonzero result the
-// activations can have.
+// scale = exp(z / 2) (z / 2 is exact), each normal down to z = -174.6
+// (float) / -1416 (double), twice as deep as exp itself, as the vectors'
+// exp_split (ops/cpu/vec_math.h): below every nonzero result the activations
+// can have, a gated unit's product with a large up included.
 template <typename S>
 struct DeepExp;
 template <>
 struct DeepExp<float> {
-  static constexpr double below = -64.0, shift = 44.375, scale = 5.347888766186028e-20;  // exp(-44.375)
+  static constexpr double below = -64.0;
 };
 template <>
 struct DeepExp<double> {
-  static constexpr double below = -600.0, shift = 320.0, scale = 1.0611231537463512e-139;  // exp(-320)
+  static constexpr double below = -600.0;
 };
 
 // exp(hi + lo) (see exp_parts) as value * scale.
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_parts_scaled(T hi, T lo) {
-  using Deep = DeepExp<scalar_of_t<T>>;
-  const auto deep = hi < c<T>(Deep::below);
-  return {exp_parts(where(deep, hi + c<T>(Deep::shift), hi), lo), where(deep, c<T>(Deep::scale), c<T>(1))};
+  const auto deep = hi < c<T>(DeepExp<scalar_of_t<T>>::below);
+  const T half = where(deep, c<T>(0.5), c<T>(1));
+  const T e = exp_parts(hi * half, lo * half);
+  return {e, where(deep, e, c<T>(1))};
 }
 template <typename T>
 C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_scaled(T z) {
-  using Deep = DeepExp<scalar_of_t<T>>;
-  const auto deep = z < c<T>(Deep::below);
-  return {exp(where(deep, z + c<T>(Deep::shift), z)), where(deep, c<T>(Deep::scale), c<T>(1))};
+  const auto deep = z < c<T>(DeepExp<scalar_of_t<T>>::below);
+  const T e = exp(where(deep, z * c<T>(0.5), z));
+  return {e, where(deep, e, c<T>(1))};
 }
 
 // The formulas whose exp can reach the deep tails take it as value * scale
@@ -166,6 +168,61 @@ C10_HOST_DEVICE ACTOPS_INLINE auto eval_exact(const T& exponent, const A&... a) 
   }
 }
 
+// a b - p exactly, p = a b rounded (the error of a product): one FMA where
+// the instruction set has it, else Dekker's split of a and b in halves
+// (here, after ops/cpu/vec_math.h: vectors take their own mul_add).
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE T product_error(T a, T b, T p) {
+#if defined(__CUDACC__) || defined(__FMA__)
+  return mul_add(a, b, c<T>(0) - p);
+#else
+  const T split = c<T>(std::is_same_v<scalar_of_t<T>, float> ? 4097.0 : 134217729.0);  // 2^12 + 1, 2^27 + 1
+  const T ta = a * split, tb = b * split;
+  const T a_hi = ta - (ta - a), b_hi = tb - (tb - b);
+  const T a_lo = a - a_hi, b_lo = b - b_hi;
+  return ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo;
+#endif
+}
+// z carried as hi + lo, lo the rounding error of hi = beta x (swish with
+// beta != 1): exp(-|z|) from hi alone would be off by |z| / 2 ulps of hi,
+// 80 ulps at z = -157, where a gated unit's large up keeps x sigma(z) v
+// normal. A z of plain T is exact as it is (beta = 1: z = x).
+template <typename T>
+struct Sum2 {
+  T hi, lo;
+};
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE const T& hi_of(const T& z) {
+  return z;
+}
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE const T& hi_of(const Sum2<T>& z) {
+  return z.hi;
+}
+template <typename T>
+C10_HOST_DEVICE ACTOPS_INLINE Sum2<T> finite(const Sum2<T>& z) {
+  return {finite(z.hi), z.lo};
+}
+// exp(-|z|) from the policy E
+template <typename E, typename T>
+C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_negative_abs(const T& z) {
+  return E::of(negative_abs(z));
+}
+// exp(-|hi| -+ lo) = exp(-|hi|) (1 -+ lo), to within lo^2. Where E is
+// shallow, |hi| <= 64 in every lane and lo is finite (or NaN with hi); a
+// deep lane may hold hi = +-inf and lo = NaN or +-inf (0 * inf, an infinite
+// x), where exp(-|hi|) alone is the answer.
+template <typename E, typename T>
+C10_HOST_DEVICE ACTOPS_INLINE Scaled<T> exp_negative_abs(const Sum2<T>& z) {
+  auto e = E::of(negative_abs(z.hi));
+  T lo = z.lo;
+  if constexpr (!E::kShallow) {
+    lo = where(abs(lo) <= highest<T>(), lo, c<T>(0));
+  }
+  e.value = mul_add(e.value, where(z.hi >= c<T>(0), c<T>(0) - lo, lo), e.value);
+  return e;
+}
+
 // The logistic sigmoid of z in the pieces the derivatives need, from one
 // exp(-|z|) that never overflows: s = sigma(z), k = s (1 - s) (even in z),
 // o = 1 - 2s. The small ones are kept scaled: s and k times `scale` (~ exp(z)
@@ -178,29 +235,33 @@ struct SigmoidParts {
   T s, k, o, scale, k_alone, k_scale;
 };
 struct SigmoidPartsOf {
-  template <typename E, typename T>
-  C10_HOST_DEVICE static ACTOPS_INLINE SigmoidParts<T> eval(const T& z) {
-    const auto e = E::of(negative_abs(z));
+  template <typename E, typename Z>
+  C10_HOST_DEVICE static ACTOPS_INLINE auto eval(const Z& zp) {
+    using T = std::decay_t<decltype(hi_of(zp))>;
+    const T& z = hi_of(zp);
+    const auto e = exp_negative_abs<E>(zp);
     const T et = e.value * e.scale;
     const T r = c<T>(1) / (c<T>(1) + et);
     const auto positive = z >= c<T>(0);
     const T es = where(positive, et, e.value);
     const T r2 = r * r;
-    return {where(positive, r, es * r),        es * r2,      where(positive, et - c<T>(1), c<T>(1) - et) * r,
-            where(positive, c<T>(1), e.scale), e.value * r2, e.scale};
+    return SigmoidParts<T>{
+        where(positive, r, es * r),        es * r2,      where(positive, et - c<T>(1), c<T>(1) - et) * r,
+        where(positive, c<T>(1), e.scale), e.value * r2, e.scale};
   }
 };
-template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE SigmoidParts<T> sigmoid_parts(T z) {
-  return eval_exact<SigmoidPartsOf>(negative_abs(z), z);
+template <typename Z>
+C10_HOST_DEVICE ACTOPS_INLINE auto sigmoid_parts(const Z& z) {
+  return eval_exact<SigmoidPartsOf>(negative_abs(hi_of(z)), z);
 }
 
 // x sigma(z): 0 where sigma(z) underflows to 0, also for an infinite x; in
 // the deep negative tail rounded once, at the end.
 struct TimesSigmoid {
-  template <typename E, typename T>
-  C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z) {
-    const auto e = E::of(negative_abs(z));
+  template <typename E, typename T, typename Z>
+  C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const Z& zp) {
+    const T& z = hi_of(zp);
+    const auto e = exp_negative_abs<E>(zp);
     const T xr = x / (c<T>(1) + e.value * e.scale);
     if constexpr (E::kShallow) {
       return where(z >= c<T>(0), xr, xr * e.value);
@@ -208,9 +269,9 @@ struct TimesSigmoid {
     return where(z >= c<T>(0), xr, times_vanishing(xr, e.value) * e.scale);
   }
 };
-template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid(T x, T z) {
-  return eval_exact<TimesSigmoid>(negative_abs(z), x, z);
+template <typename T, typename Z>
+C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid(T x, const Z& z) {
+  return eval_exact<TimesSigmoid>(negative_abs(hi_of(z)), x, z);
 }
 
 // x sigma(z) v, rounded once where x sigma(z) alone would be subnormal (a
@@ -218,9 +279,10 @@ C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid(T x, T z) {
 // except in the deep tail, where x is large (x v could overflow) and meets
 // the exp first, v last.
 struct TimesSigmoidTimes {
-  template <typename E, typename T>
-  C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const T& z, const T& v) {
-    const auto e = E::of(negative_abs(z));
+  template <typename E, typename T, typename Z>
+  C10_HOST_DEVICE static ACTOPS_INLINE T eval(const T& x, const Z& zp, const T& v) {
+    const T& z = hi_of(zp);
+    const auto e = exp_negative_abs<E>(zp);
     if constexpr (E::kShallow) {
       return ((x * v) / (c<T>(1) + e.value)) * where(z >= c<T>(0), c<T>(1), e.value);
     }
@@ -232,9 +294,9 @@ struct TimesSigmoidTimes {
     return (xf / (c<T>(1) + e.value * e.scale)) * last;
   }
 };
-template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid_times(T x, T z, T v) {
-  return eval_exact<TimesSigmoidTimes>(negative_abs(z), x, z, v);
+template <typename T, typename Z>
+C10_HOST_DEVICE ACTOPS_INLINE T times_sigmoid_times(T x, const Z& z, T v) {
+  return eval_exact<TimesSigmoidTimes>(negative_abs(hi_of(z)), x, z, v);
 }
 
 // C::k[I] as a constant of its own: device code may read a constexpr float

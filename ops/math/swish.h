@@ -16,9 +16,13 @@ inline namespace ACTOPS_MATH_NS {
 // beta x, with the limits 0 sigma(.) = 0 and x sigma(0) = x / 2 where the
 // product is 0 * inf (swish(0; inf) = 0, swish(inf; 0) = inf); a NaN beta
 // stays NaN (x sigma(NaN x) is NaN for every x, as the composite gives).
+// Carried in two parts (Sum2: hi and its rounding error): z = beta x
+// rounded alone would cost |z| / 2 ulps in the negative tail.
 template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE T beta_times(T x, T beta) {
-  return where(((x == c<T>(0)) | (beta == c<T>(0))) & (beta == beta), c<T>(0), beta * x);
+C10_HOST_DEVICE ACTOPS_INLINE Sum2<T> beta_times(T x, T beta) {
+  const auto limit = ((x == c<T>(0)) | (beta == c<T>(0))) & (beta == beta);
+  const T hi = where(limit, c<T>(0), beta * x);
+  return {hi, where(limit, c<T>(0), product_error(beta, x, hi))};
 }
 
 // x sigma(beta x), scaled (see Scaled in common.h): a gated unit multiplies
@@ -29,28 +33,29 @@ C10_HOST_DEVICE ACTOPS_INLINE T swish_value(T x, T beta) {
   return times_sigmoid(x, beta_times(x, beta));
 }
 
+// z: beta x, a T (beta = 1) or its two parts (Sum2)
 template <typename T>
 struct SwishGradients {
   T x, beta;
 };
-template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE SwishGradients<T> swish_gradients(T x, T beta_x) {
+template <typename T, typename Z>
+C10_HOST_DEVICE ACTOPS_INLINE SwishGradients<T> swish_gradients(T x, const Z& beta_x) {
   const T xf = finite(x);
-  const T z = finite(beta_x);
+  const auto z = finite(beta_x);
   const auto p = sigmoid_parts(z);
-  return {mul_add(z, p.k, p.s) * p.scale, xf * (xf * p.k_alone) * p.k_scale};
+  return {mul_add(hi_of(z), p.k, p.s) * p.scale, xf * (xf * p.k_alone) * p.k_scale};
 }
 
 template <typename T>
 struct SwishSecondGradients {
   T xx, xbeta, betabeta;
 };
-template <typename T>
-C10_HOST_DEVICE ACTOPS_INLINE SwishSecondGradients<T> swish_second_gradients(T x, T beta, T beta_x) {
+template <typename T, typename Z>
+C10_HOST_DEVICE ACTOPS_INLINE SwishSecondGradients<T> swish_second_gradients(T x, T beta, const Z& beta_x) {
   const T xf = finite(x);
-  const T z = finite(beta_x);
+  const auto z = finite(beta_x);
   const auto p = sigmoid_parts(z);
-  const T shape = mul_add(z, p.o, c<T>(2));  // bounded: |z o| <= |z|, and k ~ e^-|z|
+  const T shape = mul_add(hi_of(z), p.o, c<T>(2));  // bounded: |z o| <= |z|, and k ~ e^-|z|
   const T xk = xf * p.k_alone;
   return {beta * p.k_alone * shape * p.k_scale, xk * shape * p.k_scale, xf * (xf * (xk * p.o)) * p.k_scale};
 }
@@ -61,22 +66,30 @@ template <bool kUnit>
 struct SwishOf {
   double beta = 1.0;
 
-  // beta x: a finite, nonzero beta (the usual case) needs no guard
+  // beta x: x itself for beta = 1; else in two parts, beta's own rounding to
+  // T's scalar (beta - a) included. A finite, nonzero beta (the usual case)
+  // needs no guard.
   template <typename T>
-  C10_HOST_DEVICE ACTOPS_INLINE T beta_x(T x) const {
+  C10_HOST_DEVICE ACTOPS_INLINE auto beta_x(T x) const {
     if constexpr (kUnit) {
       return x;
+    } else {
+      if (beta != beta) {  // NaN: NaN everywhere, as x sigma(NaN x)
+        return Sum2<T>{c<T>(beta), c<T>(0)};
+      }
+      if (beta == 0) {
+        return Sum2<T>{c<T>(0), c<T>(0)};
+      }
+      if (beta - beta != 0) {  // infinite
+        return Sum2<T>{where(x == c<T>(0), c<T>(0), c<T>(beta) * x), c<T>(0)};
+      }
+      // beta = a + b, a rounded to T's scalar: beta x = a x + b x
+      const auto a = static_cast<scalar_of_t<T>>(beta);
+      const double b = beta - static_cast<double>(a);
+      const T hi = T(a) * x;
+      const T lo = product_error(T(a), x, hi);
+      return Sum2<T>{hi, b == 0 ? lo : mul_add(c<T>(b), x, lo)};
     }
-    if (beta != beta) {  // NaN: NaN everywhere, as x sigma(NaN x)
-      return c<T>(beta);
-    }
-    if (beta == 0) {
-      return c<T>(0);
-    }
-    if (beta - beta != 0) {  // infinite
-      return where(x == c<T>(0), c<T>(0), c<T>(beta) * x);
-    }
-    return c<T>(beta) * x;
   }
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T forward(T x) const {
@@ -93,9 +106,9 @@ struct SwishOf {
   }
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T derivative_times(T x, T v) const {
-    const T z = finite(beta_x(x));
+    const auto z = finite(beta_x(x));
     const auto p = sigmoid_parts(z);
-    return mul_add(z, p.k, p.s) * (v * p.scale);
+    return mul_add(hi_of(z), p.k, p.s) * (v * p.scale);
   }
   template <typename T>
   C10_HOST_DEVICE ACTOPS_INLINE T second_derivative(T x) const {

@@ -92,6 +92,40 @@ def test_swiglu_of_a_subnormal_gate_times_a_large_up(path):
     assert_relative(actops.swiglu(x, x), refs.swish(x64) * x64, 4)
 
 
+# swish with beta != 1 in its negative tail, alone and as a gate times a large
+# up (whose product is a normal float while the gate is subnormal): beta x
+# rounded to float before exp cost |beta x| / 2 ulps, 147 ulps at
+# swiglu(-92.56, 1e30, beta=1.702). beta: a Python float (the op rounds it to
+# float too: its rounding error counts) or a float32 tensor.
+BETA_TAIL_CASES = {
+    "swish-1.702": (1.702, None),
+    "swish-0.3": (0.3, None),
+    "swish-tensor": (torch.tensor(1.702), None),
+    "swiglu-1.702": (1.702, 1e30),
+    "swiglu-0.3": (0.3, 1e30),
+}
+
+
+@pytest.mark.parametrize("path", ["vector", "scalar"])
+@pytest.mark.parametrize("case", list(BETA_TAIL_CASES))
+def test_swish_with_beta_keeps_relative_accuracy_in_the_negative_tail(case, path):
+    beta, up = BETA_TAIL_CASES[case]
+    beta64 = beta.double() if isinstance(beta, torch.Tensor) else beta
+    # beta x from -150 (swish alone: -80) to -3 (past the zero of the derivative
+    # at -1.28, where relative accuracy is not the measure): every value normal, the
+    # deep tail (below -64) included
+    grid = torch.linspace(-150.0 if up else -80.0, -3.0, 4001) / float(beta64)
+    x = both_paths(grid)[path].clone().requires_grad_()
+    x64 = x.detach().double()
+    y = actops.swish(x, beta=beta) if up is None else actops.swiglu(x, torch.full_like(x, up), beta=beta)
+    scale = 1.0 if up is None else up
+    expected, slope = refs.swish(x64, beta64) * scale, refs.swish_derivative(x64, beta64) * scale
+    assert (expected.abs() > TINY32).all()
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert_relative(y.detach(), expected, 4)
+    assert_relative(g, slope, 4)
+
+
 def conditioning(reference, x64: torch.Tensor) -> torch.Tensor:
     """|f(x)| + |x f'(x)| of a float64 reference, f' by central differences:
     what an ulp of x costs f, the scale assert_close_ulps measures against."""
