@@ -6,6 +6,7 @@ same bytes (the machine's bandwidth, timed in each row).
     python scripts/bench.py --quick              # small sizes, short measurements, no torch.compile (CI)
     python scripts/bench.py --ops mish swiglu --dtypes float32 --sizes 20 24 --json out/bench.json
     python scripts/bench.py --device cuda        # where a GPU (and a CUDA build of torch and actops) is present
+    python scripts/bench.py --thp                # with PyTorch's transparent huge pages (THP_MEM_ALLOC_ENABLE=1)
 
 For each op x dtype x size (n = number of OUTPUT elements) x pass (``fwd``:
 forward under no_grad; ``fwd+bwd``: forward, then ``torch.autograd.grad(out,
@@ -31,6 +32,15 @@ inputs, grad_out)`` with a preallocated ``grad_out``) it reports:
   ``aten.silu.out``, ``aten.gelu.out``, ``torch.amax(..., out=)``) over it,
   where the peer is one op that has one (``–`` for composites).
 
+Large allocating calls (a fresh output of 2^24 float32 elements and more) are
+bound by the kernel's first-touch page faults, one per 4 KiB page, for actops
+and PyTorch alike. ``--thp`` runs the benchmark with PyTorch's own switch for
+transparent huge pages, ``THP_MEM_ALLOC_ENABLE=1`` (CPU allocations of 2 MiB and
+more aligned to 2 MiB and ``madvise(MADV_HUGEPAGE)``: one fault per 2 MiB), in a
+child process, since torch reads it once; the header says whether it was on and
+the system's THP mode (``/sys/kernel/mm/transparent_hugepage/enabled``: the
+switch takes effect under ``madvise`` and ``always``, not ``never``).
+
 The markdown goes to stdout, progress to stderr, everything to ``--json``.
 Timings are only as good as the machine is quiet: the header gives the load
 average at the start and flags a busy machine. ``--quick`` (every op) takes
@@ -47,6 +57,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -677,8 +688,31 @@ def environment(cfg: Settings, compile_peer: bool) -> dict:
         "cpu_count": os.cpu_count(),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "argv": sys.argv[1:],
+        "thp_mem_alloc": os.environ.get(THP_VARIABLE) == "1",
+        "thp_mode": thp_mode(),
     }
     return env
+
+
+THP_VARIABLE = "THP_MEM_ALLOC_ENABLE"
+
+
+def thp_mode() -> Optional[str]:
+    """The system's transparent huge page mode (always, madvise or never), None where unknown."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            text = f.read()
+    except OSError:
+        return None
+    chosen = [word.strip("[]") for word in text.split() if word.startswith("[")]
+    return chosen[0] if chosen else None
+
+
+def _describe_thp(env: dict) -> str:
+    mode = env.get("thp_mode") or "unknown"
+    if env.get("thp_mem_alloc"):
+        return f"THP_MEM_ALLOC_ENABLE=1 (system THP mode: {mode})"
+    return f"no THP_MEM_ALLOC_ENABLE (system THP mode: {mode})"
 
 
 def _load_average() -> Optional[float]:
@@ -736,7 +770,7 @@ def markdown(env: dict, rows: List[dict], ops: List[Op]) -> str:
         f"actops {env['actops']} on torch {env['torch']} · CPU: {env['cpu']} · actops.cpu_capability(): "
         f"{env['cpu_capability']} · threads: {env['threads']} · device: {env['device']}"
         + (f" ({env['gpu']})" if env["gpu"] else "")
-        + f" · load average at start: {env['load_average_at_start']}",
+        + f" · load average at start: {env['load_average_at_start']} · huge pages: {_describe_thp(env)}",
         "",
         *(
             [
@@ -849,6 +883,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=float,
         help="most seconds measured per timing (default 1, more for calls slower than 0.4 s; --quick 0.05)",
     )
+    p.add_argument(
+        "--thp",
+        action="store_true",
+        help=f"run with PyTorch's transparent huge pages for large CPU allocations ({THP_VARIABLE}=1, in a child "
+        "process: torch reads it once)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument(
         "--plot",
@@ -868,6 +908,12 @@ def select_ops(requested: List[str]) -> List[Op]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    if args.thp and os.environ.get(THP_VARIABLE) != "1":
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        child = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), *arguments], env={**os.environ, THP_VARIABLE: "1"}
+        )
+        return child.returncode
     ops = select_ops(_split(args.ops))
     dtype_names = _split(args.dtypes) or list(DEFAULT_DTYPES)
     bad = [d for d in dtype_names if d not in DTYPES]

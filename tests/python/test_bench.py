@@ -1,12 +1,14 @@
 """scripts/bench.py end to end: a quick run of mish prints the markdown table
 and writes JSON of the expected shape (no timing assertions); a quick run of
 every op has the out= column on every forward row, and actops' out= form
-writes the allocating call's result."""
+writes the allocating call's result; --thp measures in a child process with
+PyTorch's huge-page switch set."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +75,7 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     env = document["environment"]
     for key in ("torch", "cpu", "cpu_capability", "threads", "device", "measurement"):
         assert env[key], key
+    assert env["thp_mem_alloc"] is (os.environ.get("THP_MEM_ALLOC_ENABLE") == "1")
     assert env["device"] == "cpu" and env["threads"] >= 1 and env["quick"] is True
     assert set(document["ops"]) == set(OPS)
 
@@ -138,3 +141,17 @@ def test_quick_run_covers_every_op(tmp_path):
                 assert "error" not in r["eager_out"] and positive(r["speedup_out_vs_eager_out"]), r
             else:
                 assert r["eager_out"] is None and r["speedup_out_vs_eager_out"] is None, r
+
+
+def test_thp_flag_runs_the_benchmark_with_pytorchs_huge_pages(tmp_path):
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(BENCH), "--quick", "--thp", "--ops", "mish", "--sizes", "12"]
+    command += ["--dtypes", "float32", "--json", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    environment = json.loads(out.read_text())["environment"]
+    # the child that measured had the switch, and the header says so
+    assert environment["thp_mem_alloc"] is True
+    assert "huge pages: THP_MEM_ALLOC_ENABLE=1" in result.stdout
+    assert len(table_rows(result.stdout, HEADER)) == 2
