@@ -28,6 +28,20 @@ ULP = {dtype: torch.finfo(dtype).eps for dtype in FLOAT_DTYPES}
 
 
 # Tolerances of the tests against a composite of torch ops, per dtype.
+# The sizes of the tiny decoder models built from configs (nothing downloaded) by
+# test_patch and test_onnx: a Llama config takes them as they are.
+TINY_VOCAB = 128
+TINY_DECODER = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    vocab_size=TINY_VOCAB,
+    max_position_embeddings=64,
+)
+
 COMPOSITE_TOL = {torch.float64: 1e-12, torch.float32: 2e-6, torch.bfloat16: 1e-2, torch.float16: 2e-3}
 
 

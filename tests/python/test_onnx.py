@@ -31,7 +31,7 @@ import actops.onnx
 from actops import nn as ann
 from actops import registry
 
-from conftest import by_registry_name
+from conftest import TINY_DECODER, TINY_VOCAB, by_registry_name
 
 onnxruntime.set_default_logger_severity(3)
 
@@ -408,7 +408,7 @@ def test_dynamic_batch_and_sequence(exporter):
             torch.testing.assert_close(actual, model(x), rtol=RTOL, atol=1e-6)
 
 
-VOCAB = 128
+VOCAB = TINY_VOCAB
 
 
 def tiny_llama() -> torch.nn.Module:
@@ -416,16 +416,7 @@ def tiny_llama() -> torch.nn.Module:
     logits for (ids, attention mask)."""
     import transformers  # noqa: PLC0415  (pinned; imported here: only this test needs it)
 
-    config = transformers.LlamaConfig(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        vocab_size=VOCAB,
-        max_position_embeddings=64,
-    )
+    config = transformers.LlamaConfig(**TINY_DECODER)
     torch.manual_seed(0)
     model = actops.patch(transformers.LlamaForCausalLM(config))
 

@@ -27,19 +27,11 @@ from actops.patching import patch
 import transformers  # noqa: E402  (pinned in requirements-dev.txt: these tests must run)
 from transformers.activations import ACT2FN  # noqa: E402
 from transformers.integrations.moe import use_experts_implementation  # noqa: E402
+from conftest import TINY_DECODER, TINY_VOCAB  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-VOCAB = 128
-COMMON = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    head_dim=16,
-    vocab_size=VOCAB,
-    max_position_embeddings=64,
-)
+VOCAB = TINY_VOCAB
+COMMON = TINY_DECODER
 LAYERS = COMMON["num_hidden_layers"]
 MOE = dict(num_experts_per_tok=2, moe_intermediate_size=32)
 
