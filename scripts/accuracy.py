@@ -103,16 +103,9 @@ def exact_mish(x):
     return x * t, t + x * _sigmoid(x) * mpmath.sech(softplus) ** 2
 
 
-def exact_swish(x):
-    """(x sigmoid(x), its derivative) in mpmath; 1 - sigmoid(x) = sigmoid(-x) keeps both tails exact."""
-    if (far := _saturated(x)) is not None:
-        return far
-    s = _sigmoid(x)
-    return x * s, s + x * s * _sigmoid(-x)
-
-
 def exact_swish_of(beta: float) -> Callable:
-    """exact_swish of x sigmoid(beta x), beta the float64 given (as the ops take it)."""
+    """(x sigmoid(beta x), its derivative) in mpmath, beta the float64 given (as the ops take
+    it); 1 - sigmoid(z) = sigmoid(-z) keeps both tails exact."""
     b = mpmath.mpf(beta)
 
     def exact(x):
@@ -123,6 +116,9 @@ def exact_swish_of(beta: float) -> Callable:
         return x * s, s + z * s * _sigmoid(-z)
 
     return exact
+
+
+exact_swish = exact_swish_of(1.0)
 
 
 def exact_gelu(x):

@@ -58,18 +58,20 @@ def kept_bytes(fn, *inputs) -> int:
     return sum(storages.values())
 
 
-def assert_scripted_layer_matches(layer, tmp_path) -> None:
+def assert_scripted_layer_matches(layer, tmp_path, rows: int = 3) -> torch.jit.ScriptModule:
     """A float64 layer saved by TorchScript and loaded back: the same output
-    and gradients (input and parameters), bitwise, on a (3, 6) input."""
+    and gradients (input and parameters), bitwise, on a (rows, 6) input; the
+    loaded module."""
     path = tmp_path / "layer.pt"
     torch.jit.script(layer).save(str(path))
     loaded = torch.jit.load(str(path))
-    x = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(rows, 6, dtype=torch.float64, requires_grad=True)
     y, y_loaded = layer(x), loaded(x)
     torch.testing.assert_close(y_loaded, y, rtol=0, atol=0)
     g = torch.autograd.grad(y.sum(), [x, *layer.parameters()])
     g_loaded = torch.autograd.grad(y_loaded.sum(), [x, *loaded.parameters()])
     torch.testing.assert_close(g_loaded, g, rtol=0, atol=0)
+    return loaded
 
 
 def assert_compiled_layer_matches(layer) -> None:
